@@ -1,0 +1,49 @@
+# Everything a fresh machine needs: `make run` and `make test` install what is missing first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := ffmpeg portaudio19-dev
+STAMP := $(VENV)/.installed
+
+.PHONY: install system-packages run listen test bench clean help
+
+help:
+	@echo "make run      install what is missing, then start the station on media/ with its console"
+	@echo "make listen   install what is missing, then start a listener"
+	@echo "make test     install what is missing, then run the whole test suite"
+	@echo "make bench    run the benchmarks (figures, not pass/fail)"
+	@echo "make install  only install: system packages (apt-get) and .venv/"
+
+install: system-packages $(STAMP)
+
+# Installs only the Debian packages that are missing; apt-get update runs only when something must be installed.
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(PY) -m station media/
+
+listen: install
+	$(PY) -m listener
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""A listener: joins the station's multicast group and plays its RTP stream behind a jitter buffer."""

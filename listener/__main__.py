@@ -1,0 +1,5 @@
+import sys
+
+from listener.app import main
+
+sys.exit(main())

@@ -1,0 +1,237 @@
+"""`python -m listener`: parse the command line into a config, wire sockets, receiver and output, and run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import select
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from listener.network import drain, enable_arrival_times
+from listener.outputs import (Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput,
+                              has_output_device)
+from listener.receiver import Receiver, ReceiverConfig
+from listener.status import status_line
+from rtpwire.audio import L16_STEREO
+from rtpwire.net import NetworkError, check_group, open_receiver
+from station.app import DEFAULT_GROUP, DEFAULT_INTERFACE, DEFAULT_PORT
+
+PERIOD_S = 0.01  # playout period of paced outputs: one wake-up drains every packet that arrived
+STATUS_PERIOD_S = 0.25
+EXIT_NETWORK = 3
+EXIT_OUTPUT = 4
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    group: str
+    port: int
+    interface: str
+    output: str  # "auto", "speaker", "null" or a .wav path
+    duration_s: float | None
+    latency_ms: float
+    stats_json: Path | None
+    quiet: bool
+
+    def where(self) -> str:
+        return f"{self.group}:{self.port} via {self.interface}"
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _group(text: str) -> str:
+    try:
+        return check_group(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65534:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65534, got {text!r}")
+    return int(text)
+
+
+def _output(text: str) -> str:
+    if text in ("auto", "speaker", "null") or text.lower().endswith(".wav"):
+        return text
+    raise argparse.ArgumentTypeError(f"expected speaker, null or a FILE.wav, got {text!r}")
+
+
+def parse_args(argv: list[str] | None = None) -> ListenerConfig:
+    parser = argparse.ArgumentParser(
+        prog="python -m listener",
+        description="Join a multicast radio station and play it (or record it) behind a jitter buffer.")
+    parser.add_argument("--group", type=_group, default=DEFAULT_GROUP,
+                        help=f"multicast group of the station (default {DEFAULT_GROUP})")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                        help=f"RTP port; RTCP is port+1 (default {DEFAULT_PORT})")
+    parser.add_argument("--interface", default=DEFAULT_INTERFACE,
+                        help=f"address or name of the interface to listen on (default {DEFAULT_INTERFACE})")
+    parser.add_argument("--output", type=_output, default="auto", metavar="speaker|null|FILE.wav",
+                        help="play through the sound card, discard, or record exactly what would be played "
+                             "(default: speaker if there is an output device, else null)")
+    parser.add_argument("--duration", type=_positive, metavar="SECONDS", help="stop by itself after this long")
+    parser.add_argument("--latency-ms", type=_positive, default=60.0,
+                        help="jitter buffer target: station clock to playout (default 60)")
+    parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write reception figures here at exit")
+    parser.add_argument("--quiet", action="store_true", help="no status line")
+    args = parser.parse_args(argv)
+    if args.latency_ms > 1000:
+        parser.error("--latency-ms is at most 1000")
+    return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=args.output,
+                          duration_s=args.duration, latency_ms=args.latency_ms, stats_json=args.stats_json,
+                          quiet=args.quiet)
+
+
+class StatusPrinter:
+    """Refreshes one line in place on a terminal; elsewhere prints a line only when the state changes."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self._tty = sys.stderr.isatty()
+        self._last_key = ""
+
+    def show(self, line: str, key: str) -> None:
+        if self._quiet:
+            return
+        if self._tty:
+            print(f"\r\x1b[K{line}", end="", file=sys.stderr, flush=True)
+        elif key != self._last_key:
+            print(line, file=sys.stderr, flush=True)
+        self._last_key = key
+
+    def close(self) -> None:
+        if self._tty and not self._quiet:
+            print(file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    print(f"listener: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    try:
+        rtp_sock = open_receiver(config.group, config.port, config.interface)
+        rtcp_sock = open_receiver(config.group, config.port + 1, config.interface)
+    except NetworkError as e:
+        _say(str(e))
+        return EXIT_NETWORK
+    for sock in (rtp_sock, rtcp_sock):
+        enable_arrival_times(sock)
+    wall_offset_s = time.time() - time.monotonic()
+    fmt = L16_STEREO
+    receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s), time.monotonic())
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    status = StatusPrinter(config.quiet)
+    output = config.output
+    if output == "auto":
+        output = "speaker" if has_output_device() else "null"
+        if output == "null" and not config.quiet:
+            _say("no audio output device: receiving without playing (--output FILE.wav records)")
+    if not config.quiet:
+        _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms")
+    try:
+        if output == "speaker":
+            _run_speaker(config, receiver, rtp_sock, rtcp_sock, wall_offset_s, stop, status)
+        else:
+            sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), fmt)
+            try:
+                _run_paced(config, receiver, sink, rtp_sock, rtcp_sock, wall_offset_s, stop, status)
+            finally:
+                sink.close()
+    except OutputError as e:
+        _say(str(e))
+        return EXIT_OUTPUT
+    finally:
+        status.close()
+        rtp_sock.close()
+        rtcp_sock.close()
+    stats = receiver.stats(time.monotonic())
+    if config.stats_json:
+        config.stats_json.write_text(json.dumps(stats, indent=2) + "\n")
+    return 0
+
+
+def _run_paced(config: ListenerConfig, receiver: Receiver, sink: PacedOutput, rtp_sock, rtcp_sock,  # type: ignore[no-untyped-def]
+               wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
+    """Every period: drain both sockets, then pull the period's samples at their deadline, as a sound card
+    would. Waiting happens on the RTCP socket only, so RTP packets never wake the process one by one."""
+    frames = receiver.config.fmt.samples_for(PERIOD_S)
+    period_s = frames / receiver.config.fmt.rate
+    start_s = time.monotonic()
+    end_s = start_s + config.duration_s if config.duration_s else float("inf")
+    next_s = start_s
+    next_status_s = start_s
+    while not stop.is_set():
+        now = time.monotonic()
+        if now >= end_s:
+            break
+        if now < next_s:
+            readable, _, _ = select.select([rtcp_sock], [], [], next_s - now)
+            if not readable:
+                continue
+        for data, arrival_s in drain(rtcp_sock, wall_offset_s):
+            receiver.on_rtcp(data, arrival_s)
+        for data, arrival_s in drain(rtp_sock, wall_offset_s):
+            receiver.on_rtp(data, arrival_s)
+        while next_s <= now and next_s < end_s:
+            sink.write(receiver.read(frames, next_s))
+            next_s += period_s
+        if now >= next_status_s:
+            _show_status(receiver, now, config, status)
+            next_status_s = now + STATUS_PERIOD_S
+
+
+def _run_speaker(config: ListenerConfig, receiver: Receiver, rtp_sock, rtcp_sock,  # type: ignore[no-untyped-def]
+                 wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
+    """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox."""
+    inbox = Inbox()
+
+    def feed() -> None:
+        for is_rtp, data, arrival_s in inbox.items():
+            (receiver.on_rtp if is_rtp else receiver.on_rtcp)(data, arrival_s)
+
+    speaker = SpeakerOutput(receiver.config.fmt, feed, receiver.read,
+                            frames_per_buffer=receiver.config.fmt.samples_for(PERIOD_S))
+    try:
+        end_s = time.monotonic() + config.duration_s if config.duration_s else float("inf")
+        next_status_s = 0.0
+        while not stop.is_set() and time.monotonic() < end_s:
+            readable, _, _ = select.select([rtp_sock, rtcp_sock], [], [], STATUS_PERIOD_S)
+            for sock in readable:
+                for data, arrival_s in drain(sock, wall_offset_s):
+                    inbox.put(sock is rtp_sock, data, arrival_s)
+            now = time.monotonic()
+            if now >= next_status_s:
+                _show_status(receiver, now, config, status)
+                next_status_s = now + STATUS_PERIOD_S
+    finally:
+        speaker.close()
+
+
+def _show_status(receiver: Receiver, now: float, config: ListenerConfig, status: StatusPrinter) -> None:
+    line = status_line(receiver, now, config.where())
+    status.show(line, key=f"{receiver.state(now).value}|{receiver.station_name}|{receiver.title}|"
+                          f"{now - receiver.started_s >= 3.0}")

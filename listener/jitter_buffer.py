@@ -1,0 +1,82 @@
+"""The jitter buffer (sans-IO): samples held by stream timestamp until the sound card pulls them.
+
+A ring of `capacity_samples` indexed by extended RTP timestamp, with a mask of which samples arrived. Packets are
+written where their timestamp says, whatever order they come in; `read` takes the next samples from the play
+position and leaves silence where nothing arrived. The window [position, position + capacity) is all it holds,
+so memory is fixed whatever arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import Enum
+
+import numpy as np
+
+from rtpwire.audio import PCM_DTYPE
+
+
+class Write(Enum):
+    STORED = "stored"
+    LATE = "late"  # its samples were due before the play position
+    TOO_FAR = "too far"  # beyond the window: would overwrite samples not played yet
+
+
+class JitterBuffer:
+    def __init__(self, capacity_samples: int, channels: int, position_ts: int = 0) -> None:
+        self.capacity_samples = capacity_samples
+        self._pcm = np.zeros((capacity_samples, channels), dtype=PCM_DTYPE)
+        self._filled = np.zeros(capacity_samples, dtype=bool)
+        self.position_ts = position_ts  # extended timestamp of the next sample to play
+        self.end_ts = position_ts  # one past the last sample stored
+
+    def _spans(self, ts: int, count: int) -> Iterator[tuple[int, int, int]]:
+        """(ring start, ring end, offset into the data) for `count` samples from `ts`: at most two spans."""
+        start = ts % self.capacity_samples
+        first = min(count, self.capacity_samples - start)
+        yield start, start + first, 0
+        if first < count:
+            yield 0, count - first, first
+
+    def write(self, ts: int, pcm: np.ndarray) -> Write:
+        if ts < self.position_ts:
+            return Write.LATE
+        if ts + len(pcm) > self.position_ts + self.capacity_samples:
+            return Write.TOO_FAR
+        for start, end, offset in self._spans(ts, len(pcm)):
+            self._pcm[start:end] = pcm[offset: offset + end - start]
+            self._filled[start:end] = True
+        self.end_ts = max(self.end_ts, ts + len(pcm))
+        return Write.STORED
+
+    def read(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next `frames` samples (silence where none arrived) and the mask of those that did arrive."""
+        out = np.zeros((frames, self._pcm.shape[1]), dtype=PCM_DTYPE)
+        filled = np.zeros(frames, dtype=bool)
+        for start, end, offset in self._spans(self.position_ts, frames):
+            mask = self._filled[start:end]
+            filled[offset: offset + end - start] = mask
+            out[offset: offset + end - start][mask] = self._pcm[start:end][mask]
+            mask[:] = False
+        self.position_ts += frames
+        return out, filled
+
+    def seek(self, ts: int) -> None:
+        """Move the play position, keeping what arrived for the new window and forgetting the rest.
+
+        Ring slots between the old and the new position hold samples that fall outside the new window (played
+        already, or stored for a position a whole ring ahead), so those are cleared, whichever way it moves.
+        """
+        distance = abs(ts - self.position_ts)
+        if distance >= self.capacity_samples:
+            self._filled[:] = False
+        else:
+            for start, end, _ in self._spans(min(ts, self.position_ts), distance):
+                self._filled[start:end] = False
+        self.position_ts = ts
+        self.end_ts = max(self.end_ts, ts)
+
+    @property
+    def buffered_samples(self) -> int:
+        """Samples from the play position to the end of what arrived (holes included)."""
+        return max(0, self.end_ts - self.position_ts)

@@ -1,0 +1,287 @@
+"""The listener's core (sans-IO): datagrams in, exactly `frames` samples out, and the figures about both.
+
+It follows one station (one SSRC) at a time, switching only when that station said BYE or went silent, so a
+restarted station (new SSRC) is picked up and two stations on one group are not mixed. Each sample is scheduled
+by its timestamp, not by when it arrived: it plays at the station time the sender reports assign it, plus the
+target latency, converted to local monotonic time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from listener.jitter_buffer import JitterBuffer, Write
+from listener.reception import ReceptionStats
+from listener.sender_clock import SenderClock
+from rtpwire.audio import AudioFormat, format_for_payload_type
+from rtpwire.errors import WireError
+from rtpwire.histogram import Histogram
+from rtpwire.nowplaying import APP_NAME, NowPlaying
+from rtpwire.rtcp import SDES_NAME, App, Bye, SenderReport, SourceDescription, parse_compound
+from rtpwire.rtp import RtpPacket
+from rtpwire.seqnum import TS_BITS, Unwrapper
+
+SOURCE_SILENT_S = 0.2  # a playing station that sent no RTP this long may be replaced by a new SSRC
+SOURCE_TIMEOUT_S = 1.5  # a station that sent nothing at all this long may be replaced
+LOST_SIGNAL_S = 2.0  # nothing heard this long: "lost signal"
+
+
+class State(Enum):
+    WAITING = "waiting for the station"
+    PLAYING = "playing"
+    PAUSED = "paused"
+    LEFT = "station left"
+    LOST = "lost signal"
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    fmt: AudioFormat  # what the output plays: streams of other channel counts are converted to it
+    latency_s: float  # target delay from the station's clock to playout
+    wall_offset_s: float  # local wall-clock minus local monotonic time: maps station times onto `now`
+    capacity_s: float = 3.0  # jitter buffer size: the furthest ahead a packet may be and still be kept
+    resync_s: float = 0.03  # play position further than this from the schedule: jump to the schedule
+
+    @property
+    def latency_samples(self) -> int:
+        return self.fmt.samples_for(self.latency_s)
+
+
+@dataclass
+class _Stream:
+    """What the listener knows of the station it follows."""
+
+    ssrc: int
+    stats: ReceptionStats
+    clock: SenderClock
+    first_heard_s: float
+    last_heard_s: float
+    timestamps: Unwrapper = field(default_factory=lambda: Unwrapper(TS_BITS))
+    buffer: JitterBuffer | None = None
+    first_ts: int = 0  # extended timestamp and arrival time of its first packet: the schedule until an SR
+    first_arrival_s: float = 0.0
+    last_rtp_s: float = float("-inf")
+    started: bool = False
+    silence: tuple[int, int] = (0, 0)  # timestamps the station meant as silence: before a marker packet
+    paused: bool = False
+    paused_at_s: float = float("-inf")  # arrival of the report that said so: only RTP arriving later resumes
+    left: bool = False
+    name: str = ""
+    title: str = ""
+
+
+class Receiver:
+    def __init__(self, config: ReceiverConfig, now: float) -> None:
+        self.config = config
+        self.started_s = now
+        self._stream: _Stream | None = None
+        self._past: list[ReceptionStats] = []
+        self.latency = Histogram()  # station clock to playout: the target, plus any error in keeping it
+        self.transit = Histogram()  # station clock to arrival: how much of the target the network leaves unused
+        self.packets_late = 0
+        self.packets_too_far = 0
+        self.packets_malformed = 0
+        self.packets_foreign = 0
+        self.last_wire_error = ""
+        self.underruns = 0
+        self.samples_missing = 0
+        self.resyncs = 0
+        self.source_changes = 0
+
+    # --- datagrams in -------------------------------------------------------------------------------------
+
+    def on_rtp(self, data: bytes, now: float) -> None:
+        try:
+            packet = RtpPacket.parse(data)
+            pcm = format_for_payload_type(packet.payload_type).decode(packet.payload)
+        except WireError as e:
+            self._malformed(e)
+            return
+        stream = self._stream_for(packet.ssrc, now, rtp=True)
+        if stream is None:
+            return
+        stream.last_rtp_s = now
+        ext_ts = stream.timestamps.unwrap(packet.timestamp)
+        if stream.stats.on_packet(packet.sequence, ext_ts, now, len(packet.payload)) is None:
+            return
+        if stream.clock.synchronized:
+            self.transit.add(now + self.config.wall_offset_s - stream.clock.wall_of(ext_ts))
+        if stream.buffer is None:
+            stream.buffer = JitterBuffer(self.config.fmt.samples_for(self.config.capacity_s),
+                                         self.config.fmt.channels,
+                                         position_ts=ext_ts - self.config.fmt.samples_for(self.config.capacity_s / 4))
+            stream.first_ts, stream.first_arrival_s = ext_ts, now
+        elif packet.marker and ext_ts > stream.buffer.end_ts:
+            stream.silence = (stream.buffer.end_ts, ext_ts)
+        if now > stream.paused_at_s:  # audio after the pause report (whose own resume report may be lost)
+            stream.paused = False
+        result = stream.buffer.write(ext_ts, self._convert(pcm))
+        if result is Write.LATE:
+            self.packets_late += 1
+        elif result is Write.TOO_FAR:
+            self.packets_too_far += 1
+
+    def on_rtcp(self, data: bytes, now: float) -> None:
+        try:
+            packets = parse_compound(data)
+        except WireError as e:
+            self._malformed(e)
+            return
+        for packet in packets:
+            if isinstance(packet, SenderReport):
+                stream = self._stream_for(packet.ssrc, now, rtp=False)
+                if stream is not None:
+                    stream.clock.update(packet, stream.timestamps.unwrap(packet.rtp_timestamp))
+            elif isinstance(packet, SourceDescription):
+                for chunk in packet.chunks:
+                    if self._stream is not None and chunk.ssrc == self._stream.ssrc:
+                        self._stream.name = chunk.get(SDES_NAME) or self._stream.name
+            elif isinstance(packet, App) and packet.name == APP_NAME:
+                stream = self._stream_for(packet.ssrc, now, rtp=False)
+                if stream is not None:
+                    try:
+                        state = NowPlaying.from_app(packet)
+                    except WireError as e:
+                        self._malformed(e)
+                        continue
+                    if state.paused and not stream.paused:
+                        stream.paused_at_s = now
+                    stream.paused, stream.title = state.paused, state.title
+            elif isinstance(packet, Bye) and self._stream is not None and self._stream.ssrc in packet.ssrcs:
+                self._stream.left = True
+
+    def _malformed(self, error: WireError) -> None:
+        self.packets_malformed += 1
+        self.last_wire_error = str(error)
+
+    def _stream_for(self, ssrc: int, now: float, rtp: bool) -> _Stream | None:
+        """The stream a packet of `ssrc` belongs to, switching stations if the current one is gone."""
+        current = self._stream
+        if current is not None and current.ssrc == ssrc:
+            current.last_heard_s = now
+            return current
+        if current is not None:
+            gone = (current.left or now - current.last_heard_s > SOURCE_TIMEOUT_S
+                    or (rtp and not current.paused and now - current.last_rtp_s > SOURCE_SILENT_S))
+            if not gone:
+                self.packets_foreign += 1
+                return None
+            self._past.append(current.stats)
+            self.source_changes += 1
+        self._stream = _Stream(ssrc, ReceptionStats(self.config.fmt.rate), SenderClock(self.config.fmt.rate),
+                               first_heard_s=now, last_heard_s=now)
+        return self._stream
+
+    def _convert(self, pcm: np.ndarray) -> np.ndarray:
+        channels = self.config.fmt.channels
+        if pcm.shape[1] == channels:
+            return pcm
+        if channels == 1:
+            return pcm.mean(axis=1, dtype=np.float64).round().astype(pcm.dtype).reshape(-1, 1)
+        return np.repeat(pcm[:, :1], channels, axis=1)
+
+    # --- samples out --------------------------------------------------------------------------------------
+
+    def _scheduled_ts(self, stream: _Stream, now: float) -> int:
+        """The timestamp that should be playing at local monotonic time `now`."""
+        if stream.clock.synchronized:
+            ts = stream.clock.ts_at(now + self.config.wall_offset_s - self.config.latency_s)
+        else:  # until the first SR: as if the first packet had arrived the instant it was sent
+            ts = stream.first_ts + (now - stream.first_arrival_s - self.config.latency_s) * self.config.fmt.rate
+        return round(ts)
+
+    def read(self, frames: int, now: float) -> np.ndarray:
+        """Exactly `frames` samples to start playing at `now`: silence where nothing arrived in time."""
+        stream = self._stream
+        if stream is None or stream.buffer is None:
+            return self.config.fmt.silence(frames)
+        buffer = stream.buffer
+        scheduled = self._scheduled_ts(stream, now)
+        if not stream.started:
+            buffer.seek(scheduled)
+            stream.silence = (scheduled, stream.first_ts)  # waiting for the first packet's turn is no underrun
+            stream.started = True
+        elif abs(buffer.position_ts - scheduled) > self.config.resync_s * self.config.fmt.rate:
+            buffer.seek(scheduled)
+            self.resyncs += 1
+        position = buffer.position_ts
+        pcm, filled = buffer.read(frames)
+        if not filled.all():
+            self._count_missing(stream, position, filled)
+        elif stream.clock.synchronized:
+            self.latency.add(now + self.config.wall_offset_s - stream.clock.wall_of(position))
+        return pcm
+
+    def _count_missing(self, stream: _Stream, position: int, filled: np.ndarray) -> None:
+        if stream.paused or stream.left:
+            return
+        missing = ~filled
+        start, end = stream.silence
+        missing[max(0, start - position): max(0, end - position)] = False
+        count = int(np.count_nonzero(missing))
+        if count:
+            self.underruns += 1
+            self.samples_missing += count
+
+    # --- what it knows ------------------------------------------------------------------------------------
+
+    def state(self, now: float) -> State:
+        stream = self._stream
+        if stream is None:
+            return State.WAITING
+        if stream.left:
+            return State.LEFT
+        if now - stream.last_heard_s > LOST_SIGNAL_S:
+            return State.LOST
+        if stream.paused:
+            return State.PAUSED
+        return State.PLAYING if stream.buffer is not None else State.WAITING
+
+    @property
+    def station_name(self) -> str:
+        return self._stream.name if self._stream else ""
+
+    @property
+    def title(self) -> str:
+        return self._stream.title if self._stream else ""
+
+    @property
+    def ssrc(self) -> int | None:
+        return self._stream.ssrc if self._stream else None
+
+    def buffered_s(self) -> float:
+        stream = self._stream
+        if stream is None or stream.buffer is None or stream.paused:
+            return 0.0
+        return stream.buffer.buffered_samples / self.config.fmt.rate
+
+    def stats(self, now: float) -> dict[str, object]:
+        """The figures a run produced; keys are a public interface (`--stats-json`)."""
+        all_stats = self._past + ([self._stream.stats] if self._stream else [])
+        current = self._stream.stats if self._stream else None
+        return {
+            "packets_received": sum(s.received for s in all_stats),
+            "packets_lost": sum(s.lost for s in all_stats),
+            "packets_late": self.packets_late,
+            "packets_duplicate": sum(s.duplicates for s in all_stats),
+            "packets_too_far": self.packets_too_far,
+            "packets_malformed": self.packets_malformed,
+            "packets_foreign": self.packets_foreign,
+            "bytes_received": sum(s.payload_bytes for s in all_stats),
+            "underruns": self.underruns,
+            "samples_missing": self.samples_missing,
+            "resyncs": self.resyncs,
+            "jitter_ms": round(current.jitter_s * 1e3, 3) if current else 0.0,
+            "latency_ms": round(self.latency.mean_s * 1e3, 3),
+            "latency_p99_ms": round(self.latency.percentile(0.99) * 1e3, 3),
+            "transit_ms": round(self.transit.mean_s * 1e3, 3),
+            "transit_p99_ms": round(self.transit.percentile(0.99) * 1e3, 3),
+            "duration_s": round(now - self.started_s, 3),
+            "ssrc": self.ssrc,
+            "source_changes": self.source_changes,
+            "station_name": self.station_name,
+            "state": self.state(now).value,
+        }

@@ -1,0 +1,36 @@
+"""The station's clock as the listener knows it from RTCP sender reports (sans-IO).
+
+An SR pairs an RTP timestamp with the station's wall-clock time; from it, any sample's station time follows.
+Listeners on one machine (or on hosts kept in step by NTP/PTP) share wall-clock time, so they can all place a
+sample at the same instant and measure how long it took from the station to the speaker.
+"""
+
+from __future__ import annotations
+
+from rtpwire.rtcp import SenderReport, unix_from_ntp
+
+
+class SenderClock:
+    def __init__(self, rate: int) -> None:
+        self._rate = rate
+        self._ts: int | None = None
+        self._wall_s = 0.0
+
+    @property
+    def synchronized(self) -> bool:
+        return self._ts is not None
+
+    def update(self, report: SenderReport, ext_ts: int) -> None:
+        """Adopt the mapping of a report whose timestamp was already extended against the stream."""
+        self._ts = ext_ts
+        self._wall_s = unix_from_ntp(report.ntp_timestamp)
+
+    def wall_of(self, ext_ts: int) -> float:
+        """Station wall-clock time (Unix seconds) at which sample `ext_ts` was produced."""
+        assert self._ts is not None, "no sender report yet"
+        return self._wall_s + (ext_ts - self._ts) / self._rate
+
+    def ts_at(self, wall_s: float) -> float:
+        """The stream timestamp the station's clock shows at wall-clock time `wall_s`."""
+        assert self._ts is not None, "no sender report yet"
+        return self._ts + (wall_s - self._wall_s) * self._rate

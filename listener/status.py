@@ -1,0 +1,19 @@
+"""The one-line status a listener shows: who, what, and how well."""
+
+from __future__ import annotations
+
+from listener.receiver import Receiver, State
+
+SILENCE_HINT_S = 3.0  # nothing heard this long: say where we are listening
+
+
+def status_line(receiver: Receiver, now: float, where: str) -> str:
+    state = receiver.state(now)
+    if state is State.WAITING and now - receiver.started_s >= SILENCE_HINT_S:
+        return (f"nothing heard for {now - receiver.started_s:.0f} s on {where}: is the station running with "
+                "the same --group, --port and --interface?")
+    stats = receiver.stats(now)
+    name = receiver.station_name or "?"
+    title = f" — {receiver.title}" if receiver.title else ""
+    return (f"{name}{title} | {state.value} | buffer {receiver.buffered_s() * 1e3:.0f} ms | "
+            f"lost {stats['packets_lost']} | latency {stats['latency_ms']:.1f} ms")

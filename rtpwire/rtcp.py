@@ -1,0 +1,268 @@
+"""RTCP (RFC 3550 section 6): sender/receiver reports, source descriptions, BYE and APP, in compound packets.
+
+Each packet type is a frozen dataclass with `bytes(packet)`; `parse_compound(data)` decodes a whole datagram.
+Packet types we do not know (feedback, XR...) are skipped, as RFC 3550 asks of receivers.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Union
+
+from rtpwire.errors import WireError
+
+RTCP_VERSION = 2
+COMMON_HEADER = struct.Struct("!BBH")  # V/P/count, packet type, length in 32-bit words minus one
+SENDER_INFO = struct.Struct("!IQIII")  # SSRC, NTP timestamp, RTP timestamp, packet count, octet count
+REPORT_BLOCK = struct.Struct("!IIIIII")  # SSRC, fraction+cumulative lost, highest seq, jitter, LSR, DLSR
+SSRC = struct.Struct("!I")
+MAX_COUNT = 31
+
+PT_SR, PT_RR, PT_SDES, PT_BYE, PT_APP = 200, 201, 202, 203, 204
+SDES_END, SDES_CNAME, SDES_NAME, SDES_NOTE = 0, 1, 2, 7
+
+NTP_UNIX_EPOCH_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
+
+
+def ntp_from_unix(unix_s: float) -> int:
+    """64-bit NTP timestamp (32.32 fixed point, seconds since 1900) of a Unix time."""
+    return round((unix_s + NTP_UNIX_EPOCH_OFFSET_S) * (1 << 32)) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def unix_from_ntp(ntp: int) -> float:
+    """Unix time of a 64-bit NTP timestamp (era 0, valid until 2036)."""
+    return ntp / (1 << 32) - NTP_UNIX_EPOCH_OFFSET_S
+
+
+def utf8_prefix(text: str, max_bytes: int) -> bytes:
+    """The UTF-8 encoding of `text` cut to at most `max_bytes` without splitting a character."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore").encode("utf-8")
+
+
+def _pad4(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 4)
+
+
+def _with_header(count: int, packet_type: int, body: bytes) -> bytes:
+    if count > MAX_COUNT:
+        raise ValueError(f"an RTCP packet holds at most {MAX_COUNT} items, not {count}")
+    if len(body) % 4:
+        raise ValueError("RTCP body must be a multiple of 32 bits")
+    return COMMON_HEADER.pack((RTCP_VERSION << 6) | count, packet_type, len(body) // 4) + body
+
+
+@dataclass(frozen=True, slots=True)
+class ReportBlock:
+    """Reception statistics about one source (RFC 3550 6.4.1)."""
+
+    ssrc: int
+    fraction_lost: int  # lost fraction since the last report, in 1/256
+    packets_lost: int  # cumulative, signed 24-bit (duplicates can make it negative)
+    highest_sequence: int  # extended highest sequence number received
+    jitter: int  # interarrival jitter, in timestamp units
+    last_sr: int  # middle 32 bits of the last SR's NTP timestamp
+    delay_since_last_sr: int  # in 1/65536 s
+
+    def __bytes__(self) -> bytes:
+        lost = max(-(1 << 23), min(self.packets_lost, (1 << 23) - 1)) & 0xFFFFFF
+        return REPORT_BLOCK.pack(self.ssrc, (self.fraction_lost << 24) | lost, self.highest_sequence,
+                                 self.jitter, self.last_sr, self.delay_since_last_sr)
+
+    @classmethod
+    def parse(cls, data: bytes, offset: int) -> ReportBlock:
+        ssrc, lost_word, highest, jitter, last_sr, dlsr = REPORT_BLOCK.unpack_from(data, offset)
+        lost = lost_word & 0xFFFFFF
+        if lost & 0x800000:
+            lost -= 1 << 24
+        return cls(ssrc, lost_word >> 24, lost, highest, jitter, last_sr, dlsr)
+
+
+def _parse_blocks(body: bytes, offset: int, count: int, kind: str) -> tuple[ReportBlock, ...]:
+    if offset + count * REPORT_BLOCK.size > len(body):
+        raise WireError(f"RTCP {kind} announces {count} report blocks but is truncated")
+    return tuple(ReportBlock.parse(body, offset + i * REPORT_BLOCK.size) for i in range(count))
+
+
+@dataclass(frozen=True, slots=True)
+class SenderReport:
+    """Maps the sender's media clock to wall-clock time: `rtp_timestamp` was sampled at `ntp_timestamp`."""
+
+    ssrc: int
+    ntp_timestamp: int
+    rtp_timestamp: int
+    packet_count: int
+    octet_count: int
+    reports: tuple[ReportBlock, ...] = ()
+
+    def __bytes__(self) -> bytes:
+        body = SENDER_INFO.pack(self.ssrc, self.ntp_timestamp, self.rtp_timestamp,
+                                self.packet_count & 0xFFFFFFFF, self.octet_count & 0xFFFFFFFF)
+        return _with_header(len(self.reports), PT_SR, body + b"".join(bytes(r) for r in self.reports))
+
+    @classmethod
+    def parse(cls, count: int, body: bytes) -> SenderReport:
+        if len(body) < SENDER_INFO.size:
+            raise WireError(f"RTCP sender report too short: {len(body)} bytes of body")
+        ssrc, ntp, rtp_ts, packets, octets = SENDER_INFO.unpack_from(body)
+        return cls(ssrc, ntp, rtp_ts, packets, octets, _parse_blocks(body, SENDER_INFO.size, count, "SR"))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverReport:
+    """A listener's reception statistics, one block per source it hears."""
+
+    ssrc: int
+    reports: tuple[ReportBlock, ...] = ()
+
+    def __bytes__(self) -> bytes:
+        body = SSRC.pack(self.ssrc) + b"".join(bytes(r) for r in self.reports)
+        return _with_header(len(self.reports), PT_RR, body)
+
+    @classmethod
+    def parse(cls, count: int, body: bytes) -> ReceiverReport:
+        if len(body) < SSRC.size:
+            raise WireError("RTCP receiver report too short")
+        (ssrc,) = SSRC.unpack_from(body)
+        return cls(ssrc, _parse_blocks(body, SSRC.size, count, "RR"))
+
+
+@dataclass(frozen=True, slots=True)
+class SdesChunk:
+    """The description items (CNAME, NAME, NOTE...) of one source, as (item type, text) pairs."""
+
+    ssrc: int
+    items: tuple[tuple[int, str], ...]
+
+    def get(self, item_type: int) -> str | None:
+        return next((text for kind, text in self.items if kind == item_type), None)
+
+    def __bytes__(self) -> bytes:
+        out = bytearray(SSRC.pack(self.ssrc))
+        for kind, text in self.items:
+            raw = utf8_prefix(text, 255)
+            out += bytes((kind, len(raw))) + raw
+        out.append(SDES_END)
+        return _pad4(bytes(out))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDescription:
+    chunks: tuple[SdesChunk, ...]
+
+    def __bytes__(self) -> bytes:
+        return _with_header(len(self.chunks), PT_SDES, b"".join(bytes(c) for c in self.chunks))
+
+    @classmethod
+    def parse(cls, count: int, body: bytes) -> SourceDescription:
+        chunks = []
+        offset = 0
+        for _ in range(count):
+            if offset + SSRC.size > len(body):
+                raise WireError("RTCP SDES chunk truncated")
+            (ssrc,) = SSRC.unpack_from(body, offset)
+            offset += SSRC.size
+            items = []
+            while True:
+                if offset >= len(body):
+                    raise WireError("RTCP SDES item list has no end marker")
+                kind = body[offset]
+                if kind == SDES_END:
+                    offset = (offset + 4) & ~3  # the end marker, then padding to the next 32-bit boundary
+                    break
+                if offset + 2 > len(body) or offset + 2 + body[offset + 1] > len(body):
+                    raise WireError(f"RTCP SDES item of type {kind} truncated")
+                length = body[offset + 1]
+                items.append((kind, body[offset + 2: offset + 2 + length].decode("utf-8", "replace")))
+                offset += 2 + length
+            chunks.append(SdesChunk(ssrc, tuple(items)))
+        return cls(tuple(chunks))
+
+
+@dataclass(frozen=True, slots=True)
+class Bye:
+    """Sources leaving the session; a station sends it when it stops."""
+
+    ssrcs: tuple[int, ...]
+    reason: str = ""
+
+    def __bytes__(self) -> bytes:
+        body = b"".join(SSRC.pack(s) for s in self.ssrcs)
+        if self.reason:
+            raw = utf8_prefix(self.reason, 255)
+            body += _pad4(bytes((len(raw),)) + raw)
+        return _with_header(len(self.ssrcs), PT_BYE, body)
+
+    @classmethod
+    def parse(cls, count: int, body: bytes) -> Bye:
+        end = count * SSRC.size
+        if end > len(body):
+            raise WireError(f"RTCP BYE announces {count} sources but is truncated")
+        ssrcs = tuple(SSRC.unpack_from(body, i * SSRC.size)[0] for i in range(count))
+        reason = ""
+        if end < len(body):
+            length = body[end]
+            if end + 1 + length > len(body):
+                raise WireError("RTCP BYE reason truncated")
+            reason = body[end + 1: end + 1 + length].decode("utf-8", "replace")
+        return cls(ssrcs, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """Application-defined RTCP (RFC 3550 6.7): a 4-character name, a 5-bit subtype, data in 32-bit words."""
+
+    ssrc: int
+    name: bytes
+    subtype: int = 0
+    data: bytes = b""
+
+    def __bytes__(self) -> bytes:
+        if len(self.name) != 4:
+            raise ValueError("an RTCP APP name is exactly 4 bytes")
+        return _with_header(self.subtype, PT_APP, SSRC.pack(self.ssrc) + self.name + _pad4(self.data))
+
+    @classmethod
+    def parse(cls, subtype: int, body: bytes) -> App:
+        if len(body) < 8:
+            raise WireError("RTCP APP packet too short")
+        (ssrc,) = SSRC.unpack_from(body)
+        return cls(ssrc, bytes(body[4:8]), subtype, bytes(body[8:]))
+
+
+RtcpPacket = Union[SenderReport, ReceiverReport, SourceDescription, Bye, App]
+_PARSERS = {PT_SR: SenderReport.parse, PT_RR: ReceiverReport.parse, PT_SDES: SourceDescription.parse,
+            PT_BYE: Bye.parse, PT_APP: App.parse}
+
+
+def parse_compound(data: bytes) -> list[RtcpPacket]:
+    """Every known packet of a compound RTCP datagram, in order; raises WireError on a malformed one."""
+    if len(data) < COMMON_HEADER.size:
+        raise WireError(f"RTCP packet too short: {len(data)} bytes")
+    packets: list[RtcpPacket] = []
+    offset = 0
+    while offset < len(data):
+        if offset + COMMON_HEADER.size > len(data):
+            raise WireError(f"RTCP compound packet has {len(data) - offset} trailing bytes")
+        first, packet_type, words = COMMON_HEADER.unpack_from(data, offset)
+        if first >> 6 != RTCP_VERSION:
+            raise WireError(f"unsupported RTCP version {first >> 6}")
+        end = offset + COMMON_HEADER.size + 4 * words
+        if end > len(data):
+            raise WireError(f"RTCP packet of type {packet_type} claims {4 * words} bytes, has {len(data) - offset - 4}")
+        body = data[offset + COMMON_HEADER.size: end]
+        if first & 0x20:  # padding: only legal on the last packet, its last byte counts the padding
+            padding = body[-1] if body else 0
+            if padding == 0 or padding > len(body):
+                raise WireError(f"RTCP padding of {padding} bytes does not fit")
+            body = body[:-padding]
+        parser = _PARSERS.get(packet_type)
+        if parser is not None:
+            packets.append(parser(first & 0x1F, bytes(body)))
+        offset = end
+    return packets
+
+
+def compound(*packets: RtcpPacket) -> bytes:
+    """One datagram holding several RTCP packets, as RFC 3550 6.1 wants them sent."""
+    return b"".join(bytes(p) for p in packets)

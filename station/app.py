@@ -1,0 +1,190 @@
+"""`python -m station`: parse the command line into a config, wire the pieces together, run the console."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import signal
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+
+from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
+from rtpwire.net import NetworkError, check_group, open_sender
+from station.broadcaster import Broadcaster
+from station.console import CommandError, execute, parse_command, run_console
+from station.media import MediaLoader, expand_paths
+from station.packetizer import Packetizer
+from station.reporter import Reporter
+from station.schedule import Schedule
+from station.source import FileSource, NothingPlayable
+
+DEFAULT_GROUP = "239.255.0.1"
+DEFAULT_PORT = 5004
+DEFAULT_INTERFACE = "127.0.0.1"
+MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP headers: never IP-fragmented
+EXIT_NOTHING_PLAYABLE = 2
+EXIT_NETWORK = 3
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    paths: list[str]
+    group: str
+    port: int
+    interface: str
+    ttl: int
+    name: str
+    once: bool
+    frame_ms: float
+    channels: int
+    stats_json: Path | None
+
+    @property
+    def fmt(self) -> AudioFormat:
+        return L16_STEREO if self.channels == 2 else L16_MONO
+
+    @property
+    def samples_per_packet(self) -> int:
+        return self.fmt.samples_for(self.frame_ms / 1000)
+
+    def link(self) -> str:
+        return (f"{self.group}:{self.port} (RTCP {self.port + 1}) via {self.interface}, ttl {self.ttl}, "
+                f"{self.fmt.describe()}, {self.samples_per_packet} samples "
+                f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
+
+
+def _group(text: str) -> str:
+    try:
+        return check_group(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _ranged(kind: type, low: float, high: float):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {text}")
+        return value
+    return parse
+
+
+def parse_args(argv: list[str] | None = None) -> StationConfig:
+    parser = argparse.ArgumentParser(
+        prog="python -m station",
+        description="Broadcast music files as RTP (L16) on an IP multicast group, in real time, with an "
+                    "operator console (PLAY, PAUSE, STATUS, HELP, QUIT).",
+        epilog="Traffic stays on this machine unless --interface names a real network interface.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", default=["media"],
+                        help="music files or folders, played in order and looped (default: media/)")
+    parser.add_argument("--group", type=_group, default=DEFAULT_GROUP,
+                        help=f"IPv4 multicast group (default {DEFAULT_GROUP})")
+    parser.add_argument("--port", type=_ranged(int, 1, 65534), default=DEFAULT_PORT,
+                        help=f"RTP port; RTCP uses port+1 (default {DEFAULT_PORT})")
+    parser.add_argument("--interface", default=DEFAULT_INTERFACE,
+                        help=f"address or name of the interface to send on (default {DEFAULT_INTERFACE}: "
+                             "loopback; give a LAN interface to reach other machines)")
+    parser.add_argument("--ttl", type=_ranged(int, 0, 255), default=1,
+                        help="multicast TTL: 1 stays on the local network, 0 on this host (default 1)")
+    parser.add_argument("--name", default="Multicast Radio", help="station name shown to listeners")
+    parser.add_argument("--once", action="store_true", help="play the queue once, send BYE and exit")
+    parser.add_argument("--frame-ms", type=_ranged(float, 1, 50), default=5.0,
+                        help="audio per packet in milliseconds (default 5)")
+    parser.add_argument("--mono", action="store_true", help="send mono (payload type 11) instead of stereo")
+    parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write the station's figures here at exit")
+    args = parser.parse_args(argv)
+    config = StationConfig(paths=args.paths, group=args.group, port=args.port, interface=args.interface,
+                           ttl=args.ttl, name=args.name, once=args.once, frame_ms=args.frame_ms,
+                           channels=1 if args.mono else 2, stats_json=args.stats_json)
+    payload = config.samples_per_packet * config.fmt.bytes_per_frame
+    if payload > MAX_PAYLOAD_BYTES:
+        most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
+        parser.error(f"--frame-ms {args.frame_ms:g} makes {payload}-byte payloads; at most {most_ms:.1f} ms "
+                     f"keeps them within {MAX_PAYLOAD_BYTES} bytes, so no packet is IP-fragmented")
+    return config
+
+
+def _error(message: str) -> None:
+    print(f"station: {message}", file=sys.stderr, flush=True)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    files, problems = expand_paths(config.paths)
+    for problem in problems:
+        _error(problem)
+    if not files:
+        _error("nothing to play: give music files or folders (see --help)")
+        return EXIT_NOTHING_PLAYABLE
+    loader = MediaLoader(config.fmt)
+    try:
+        return _run(config, files, loader)
+    finally:
+        loader.close()
+
+
+def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
+    source = FileSource(files, loader, loop=not config.once, report=_error)
+    try:
+        first = source.start()
+    except NothingPlayable as e:
+        _error(f"{e}; check the files above")
+        return EXIT_NOTHING_PLAYABLE
+    try:
+        rtp_sock = open_sender(config.group, config.port, config.interface, config.ttl)
+        rtcp_sock = open_sender(config.group, config.port + 1, config.interface, config.ttl)
+    except NetworkError as e:
+        _error(str(e))
+        return EXIT_NETWORK
+    ssrc = secrets.randbits(32)
+    packetizer = Packetizer(config.fmt, ssrc, first_sequence=secrets.randbits(16),
+                            first_timestamp=secrets.randbits(32))
+    schedule = Schedule(time.monotonic() + 0.05, config.fmt.rate, config.samples_per_packet)
+    reporter = Reporter(packetizer, schedule, cname=f"station-{ssrc:08x}@{socket.gethostname()}",
+                        name=config.name)
+    broadcaster = Broadcaster(source, packetizer, reporter, rtp_sock, rtcp_sock, config.samples_per_packet,
+                              notify=_error)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        broadcaster.stop(f"station stopped ({signal.Signals(signum).name})")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    _say(f"on the air: {config.name!r} on {config.link()}")
+    _say(f"now playing: {first.title}")
+    _say("type HELP for commands")
+    broadcaster.start(schedule)
+
+    def handle(line: str) -> str | None:
+        try:
+            command = parse_command(line)
+        except CommandError as e:
+            return f"error: {e}"
+        return execute(command, broadcaster, config.link()) if command else None
+
+    interactive = sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        run_console(handle, broadcaster.finished, interactive)
+    finally:
+        broadcaster.stop()
+        broadcaster.join(timeout_s=2.0)
+        rtp_sock.close()
+        rtcp_sock.close()
+    status = broadcaster.status()
+    _say(f"off the air: {status.packets_sent} packets sent, send error p50 {status.send_error_p50_ms:.2f} ms, "
+         f"p99 {status.send_error_p99_ms:.2f} ms")
+    if config.stats_json:
+        config.stats_json.write_text(json.dumps(asdict(status), indent=2) + "\n")
+    return 0

@@ -1,0 +1,133 @@
+"""The operator's console: a pure command parser, its execution on the station, and two front-ends.
+
+On a terminal the front-end is a prompt_toolkit prompt; otherwise commands are read line by line from stdin, so
+the station can be scripted. End of input stops the reading of commands, not the station.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from station.broadcaster import Broadcaster, StationStatus
+
+COMMANDS = {
+    "PLAY": "resume the stream at the exact sample where it was paused",
+    "PAUSE": "stop sending audio (RTCP goes on, so listeners know the station is alive and paused)",
+    "STATUS": "show what is playing, where the station sends, and its timing figures",
+    "HELP": "list the commands",
+    "QUIT": "send BYE to the listeners and stop the station",
+}
+ALIASES = {"EXIT": "QUIT", "?": "HELP", "RESUME": "PLAY"}
+
+
+class CommandError(ValueError):
+    """A line that is not a command; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: tuple[str, ...] = ()
+
+
+def parse_command(line: str) -> Command | None:
+    """The command a line asks for (None for a blank line); CommandError, with a suggestion, otherwise."""
+    words = line.split()
+    if not words:
+        return None
+    word = words[0].upper()
+    name = ALIASES.get(word, word)
+    if name not in COMMANDS:
+        close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
+        hint = f" — did you mean {close[0]}?" if close else f"; commands: {', '.join(COMMANDS)}"
+        raise CommandError(f"unknown command {words[0]}{hint}")
+    if name != "HELP" and len(words) > 1:
+        raise CommandError(f"{name} takes no arguments (got {' '.join(words[1:])!r})")
+    return Command(name, tuple(words[1:]))
+
+
+def help_text() -> str:
+    width = max(len(name) for name in COMMANDS)
+    return "\n".join(f"  {name:<{width}}  {text}" for name, text in COMMANDS.items())
+
+
+def run_console(handle: Callable[[str], str | None], finished: threading.Event, interactive: bool) -> None:
+    """Feeds lines to `handle` (which prints nothing itself) and prints its answers, until QUIT or `finished`."""
+    if interactive:
+        asyncio.run(_prompt_loop(handle, finished))
+    else:
+        reader = threading.Thread(target=_read_lines, args=(handle, finished), name="console", daemon=True)
+        reader.start()
+        while not finished.wait(0.2):
+            pass
+
+
+def _answer(handle: Callable[[str], str | None], line: str) -> None:
+    answer = handle(line)
+    if answer:
+        print(answer, flush=True)
+
+
+def _read_lines(handle: Callable[[str], str | None], finished: threading.Event) -> None:
+    for line in sys.stdin:
+        if finished.is_set():
+            return
+        _answer(handle, line)
+
+
+async def _prompt_loop(handle: Callable[[str], str | None], finished: threading.Event) -> None:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    session: PromptSession[str] = PromptSession("station> ")
+    ended = asyncio.ensure_future(asyncio.to_thread(finished.wait))
+    with patch_stdout():
+        while not finished.is_set():
+            prompt = asyncio.ensure_future(session.prompt_async())
+            done, _ = await asyncio.wait({prompt, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if prompt not in done:
+                prompt.cancel()
+                break
+            try:
+                line = prompt.result()
+            except (EOFError, KeyboardInterrupt):
+                line = "QUIT"
+            _answer(handle, line)
+
+
+def format_status(status: StationStatus, link: str) -> str:
+    state = "paused" if status.paused else "playing"
+    return "\n".join([
+        f"{state}  {status.title or '-'}  {_clock(status.position_s)} / {_clock(status.duration_s)}",
+        f"sending {link}",
+        f"sent {status.packets_sent} packets ({status.octets_sent / 1e6:.1f} MB of audio); send error "
+        f"p50 {status.send_error_p50_ms:.2f} ms, p99 {status.send_error_p99_ms:.2f} ms, "
+        f"max {status.send_error_max_ms:.2f} ms; {status.slots_skipped} slots skipped, "
+        f"{status.send_errors} send failures",
+    ])
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def execute(command: Command, station: Broadcaster, link: str) -> str:
+    """Carries out a parsed command on the station and returns the answer for the operator."""
+    if command.name == "PLAY":
+        return "playing" if station.play() else "already playing"
+    if command.name == "PAUSE":
+        return "paused" if station.pause() else "already paused"
+    if command.name == "STATUS":
+        return format_status(station.status(), link)
+    if command.name == "HELP":
+        return help_text()
+    if command.name == "QUIT":
+        station.stop("station stopped by the operator")
+        return "stopping: BYE sent to listeners"
+    raise AssertionError(f"command {command.name} has no action")

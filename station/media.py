@@ -1,0 +1,106 @@
+"""Finding and decoding music files into the stream format, through pydub (ffmpeg for anything but WAV).
+
+Decoding runs in a separate process (`MediaLoader`): a long MP3 takes a second of CPU, and doing it in the
+station's process would hold the GIL and delay the packets being paced out meanwhile.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rtpwire.audio import PCM_DTYPE, AudioFormat
+
+AUDIO_SUFFIXES = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".flac", ".m4a", ".aac", ".aif", ".aiff", ".wma",
+                  ".webm", ".mka"}
+
+
+class MediaError(Exception):
+    """A file that cannot be played; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Track:
+    path: Path
+    pcm: np.ndarray  # (frames, channels) int16 in the stream format
+
+    @property
+    def title(self) -> str:
+        return self.path.stem
+
+    def duration_s(self, fmt: AudioFormat) -> float:
+        return len(self.pcm) / fmt.rate
+
+
+def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Files to play, in order, and a message for each path that does not exist.
+
+    A folder contributes its audio files (by suffix, sorted by name, recursively), so notes and cover art beside
+    the music are not reported as bad files; a file named explicitly is always tried.
+    """
+    files: list[Path] = []
+    problems: list[str] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                problems.append(f"{name}: folder holds no audio files")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(f"{name}: no such file or folder")
+    return files, problems
+
+
+def decode_file(path: Path, rate: int, channels: int) -> bytes:
+    """Raw native-endian s16 interleaved PCM of a file at `rate`/`channels`; MediaError if it cannot be."""
+    from pydub import AudioSegment  # imported in the decoding process only
+    from pydub.exceptions import CouldntDecodeError
+
+    if not os.access(path, os.R_OK):
+        raise MediaError(f"{path}: cannot read (permission denied or missing)")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: empty file")
+    try:
+        segment = AudioSegment.from_file(path)
+    except CouldntDecodeError as e:
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else "unknown format"
+        raise MediaError(f"{path}: not a playable audio file ({reason[:200]})") from None
+    except (OSError, ValueError, IndexError) as e:
+        raise MediaError(f"{path}: not a playable audio file ({e})") from None
+    segment = segment.set_sample_width(2).set_channels(channels).set_frame_rate(rate)
+    if len(segment.raw_data) == 0:
+        raise MediaError(f"{path}: holds no audio")
+    return segment.raw_data
+
+
+class MediaLoader:
+    """Decodes files in one worker process, so decoding never competes with pacing for the GIL."""
+
+    def __init__(self, fmt: AudioFormat) -> None:
+        self.fmt = fmt
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, path: Path) -> Future[bytes]:
+        return self._pool.submit(decode_file, path, self.fmt.rate, self.fmt.channels)
+
+    def track(self, path: Path, future: Future[bytes]) -> Track:
+        """The decoded track of a finished `submit`; MediaError if decoding failed."""
+        try:
+            raw = future.result()
+        except MediaError:
+            raise
+        except Exception as e:  # a crashed worker or an unpicklable error: still one bad file, not a dead station
+            raise MediaError(f"{path}: decoding failed ({type(e).__name__}: {e})") from None
+        pcm = np.frombuffer(raw, dtype=PCM_DTYPE).reshape(-1, self.fmt.channels)
+        return Track(path, pcm)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,126 @@
+"""Fixtures for end-to-end tests: real `python -m station` / `python -m listener` processes on loopback.
+
+Every process is started with a timeout and stopped by its own PID when the test ends, whatever happened.
+Each test gets its own random group and port so tests (and a station a developer left running) never mix.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Proc:
+    popen: subprocess.Popen[str]
+    stdout_path: Path
+    stderr_path: Path
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text()
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def wait_for(self, text: str, timeout_s: float = 15.0, stream: str = "stderr") -> None:
+        """Wait (bounded) until the process has printed `text`."""
+        read = self.stderr if stream == "stderr" else self.stdout
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if text in read():
+                return
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not printed within {timeout_s} s; stdout:\n{self.stdout()}\n"
+                             f"stderr:\n{self.stderr()}")
+
+    def send(self, line: str) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(line + "\n")
+        self.popen.stdin.flush()
+
+    def stop(self, timeout_s: float = 10.0) -> int:
+        """SIGTERM, then wait; the exit status."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+        return self.popen.wait(timeout_s)
+
+
+@dataclass
+class Launcher:
+    tmp_path: Path
+    group: str
+    port: int
+    procs: list[Proc] = field(default_factory=list)
+
+    def start(self, module: str, *args: str, stdin: bool = False) -> Proc:
+        name = f"{module}-{len(self.procs)}"
+        out, err = self.tmp_path / f"{name}.out", self.tmp_path / f"{name}.err"
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        popen = subprocess.Popen(
+            [sys.executable, "-m", module, "--group", self.group, "--port", str(self.port),
+             "--interface", "127.0.0.1", *args],
+            cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=out.open("w"), stderr=err.open("w"))
+        proc = Proc(popen, out, err)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.popen.poll() is None:
+                proc.popen.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait(5)
+
+
+@pytest.fixture
+def launcher(tmp_path: Path) -> Iterator[Launcher]:
+    rng = random.Random()
+    group = f"239.255.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}"
+    launch = Launcher(tmp_path, group, rng.randrange(20000, 60000, 2))
+    try:
+        yield launch
+    finally:
+        launch.stop_all()
+
+
+def noise_pcm(seconds: float, seed: int = 1, rate: int = 44100) -> np.ndarray:
+    """Stereo noise never silent in channel 0, so silence in a recording is unambiguous."""
+    rng = np.random.default_rng(seed)
+    pcm = rng.integers(-20000, 20000, size=(round(seconds * rate), 2), dtype=np.int16)
+    pcm[pcm[:, 0] == 0, 0] = 1
+    return pcm
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int = 44100) -> Path:
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(pcm.shape[1])
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(pcm.astype("<i2").tobytes())
+    return path
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path), "rb") as f:
+        data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+        return data.reshape(-1, f.getnchannels())

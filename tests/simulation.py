@@ -1,0 +1,112 @@
+"""A station and a network on fake time, for driving the sans-IO listener deterministically.
+
+The station side reuses the real Packetizer, Schedule and Reporter, so what the listener is tested against is
+what the station sends; the link delays, drops, duplicates and reorders datagrams with a seeded generator.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from listener.receiver import Receiver
+from rtpwire.audio import L16_STEREO
+from rtpwire.nowplaying import NowPlaying
+from station.packetizer import Packetizer
+from station.reporter import Reporter
+from station.schedule import Schedule
+
+WALL_OFFSET_S = 1_800_000_000.0  # fake wall clock = fake monotonic clock + this
+SPP = 220
+PERIOD_FRAMES = 441
+
+
+@dataclass(frozen=True)
+class Datagram:
+    time_s: float  # sent, or arrived once through a link
+    is_rtp: bool
+    data: bytes
+
+
+def tone_pcm(seconds: float, seed: int = 1) -> np.ndarray:
+    """Stereo noise that is never zero in channel 0, so silence in a recording is unambiguous."""
+    rng = np.random.default_rng(seed)
+    pcm = rng.integers(-20000, 20000, size=(L16_STEREO.samples_for(seconds), 2), dtype=np.int16)
+    pcm[pcm[:, 0] == 0, 0] = 1
+    return pcm
+
+
+def broadcast(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float, float], ...] = (),
+              ssrc: int = 0x1234ABCD, first_sequence: int = 1000, first_timestamp: int = 5000,
+              bye: bool = True, report_interval_s: float = 1.0) -> list[Datagram]:
+    """Everything a station sends for `pcm`, paused during `pauses` (station times), with send times."""
+    packetizer = Packetizer(L16_STEREO, ssrc, first_sequence, first_timestamp)
+    schedule = Schedule(start_s, L16_STEREO.rate, SPP)
+    reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s)
+    out: list[Datagram] = []
+    position = 0
+    slot = 0
+    was_paused = False
+    while position < len(pcm):
+        now = schedule.deadline_s(slot)
+        paused = any(a <= now < b for a, b in pauses)
+        if not paused:
+            chunk = pcm[position: position + SPP]
+            position += len(chunk)
+            out.append(Datagram(now, True, bytes(packetizer.packetize(chunk, schedule.stream_ts(slot)))))
+        if paused != was_paused or reporter.due(now):
+            out.append(Datagram(now, False, reporter.report(now, now + WALL_OFFSET_S, NowPlaying(paused, "t"))))
+        was_paused = paused
+        slot += 1
+    if bye:
+        now = schedule.deadline_s(slot)
+        out.append(Datagram(now, False, reporter.bye(now, now + WALL_OFFSET_S, "end")))
+    return out
+
+
+def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, jitter_s: float = 0.0,
+         loss: float = 0.0, duplicate: float = 0.0, drop_rtp: set[int] | None = None) -> list[Datagram]:
+    """The datagrams as they arrive: delayed (plus uniform jitter, which reorders), some lost or duplicated.
+    `drop_rtp` names RTP packets to lose by their index among RTP packets."""
+    rng = random.Random(seed)
+    arrived = []
+    rtp_index = -1
+    for d in datagrams:
+        if d.is_rtp:
+            rtp_index += 1
+            if drop_rtp and rtp_index in drop_rtp:
+                continue
+        if rng.random() < loss:
+            continue
+        copies = 2 if rng.random() < duplicate else 1
+        for _ in range(copies):
+            arrived.append(Datagram(d.time_s + delay_s + rng.uniform(0, jitter_s), d.is_rtp, d.data))
+    return sorted(arrived, key=lambda d: d.time_s)
+
+
+def play(receiver: Receiver, arrivals: list[Datagram], until_s: float, from_s: float = 0.0) -> np.ndarray:
+    """Pull PERIOD_FRAMES at a time from `from_s` to `until_s`, delivering each datagram before the read that
+    follows its arrival, as the listener's paced loop does."""
+    rate = L16_STEREO.rate
+    out = []
+    pending = [d for d in arrivals if d.time_s >= from_s]
+    index = 0
+    period = 0
+    while True:
+        now = from_s + period * PERIOD_FRAMES / rate
+        if now >= until_s:
+            break
+        while index < len(pending) and pending[index].time_s <= now:
+            d = pending[index]
+            (receiver.on_rtp if d.is_rtp else receiver.on_rtcp)(d.data, d.time_s)
+            index += 1
+        out.append(receiver.read(PERIOD_FRAMES, now))
+        period += 1
+    return np.concatenate(out)
+
+
+def audible(pcm: np.ndarray) -> np.ndarray:
+    """The recording without its silent frames (test sources are never silent)."""
+    return pcm[np.any(pcm != 0, axis=1)]

@@ -1,0 +1,256 @@
+"""Console: the pure parser, execute() on a fake station, the status line and the help text."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+
+import pytest
+
+from station.broadcaster import StationStatus
+from station.console import (ALIASES, COMMANDS, Command, CommandError, execute, format_status, help_text,
+                             parse_command, run_console)
+
+LINK = "239.255.0.1:5004 (RTCP 5005) via 127.0.0.1, ttl 1"
+
+
+def _status(**changes) -> StationStatus:
+    fields = dict(paused=False, title="Blue Monk", position_s=75.9, duration_s=3601.0, packets_sent=1234,
+                  octets_sent=2_500_000, slots_skipped=2, send_errors=1, send_error_p50_ms=0.0123,
+                  send_error_p99_ms=0.5, send_error_max_ms=1.25)
+    fields.update(changes)
+    return StationStatus(**fields)
+
+
+class FakeStation:
+    """What execute() needs of a Broadcaster: play/pause answering whether they changed anything."""
+
+    def __init__(self, paused: bool = False) -> None:
+        self.paused = paused
+        self.stops: list[str] = []
+        self.status_calls = 0
+
+    def play(self) -> bool:
+        changed = self.paused
+        self.paused = False
+        return changed
+
+    def pause(self) -> bool:
+        changed = not self.paused
+        self.paused = True
+        return changed
+
+    def stop(self, reason: str = "station stopped") -> None:
+        self.stops.append(reason)
+
+    def status(self) -> StationStatus:
+        self.status_calls += 1
+        return _status(paused=self.paused)
+
+
+# parse_command
+
+
+@pytest.mark.parametrize("line", ["pause", "PAUSE", "PaUsE", "  pause  ", "pause\n", "\tPause\r\n"])
+def test_parse_is_case_insensitive_and_ignores_surrounding_space(line):
+    assert parse_command(line) == Command("PAUSE")
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_parse_every_command(name):
+    assert parse_command(name.lower()) == Command(name, ())
+
+
+@pytest.mark.parametrize("line", ["", "   ", "\n", "\t \r\n"])
+def test_blank_line_is_none(line):
+    assert parse_command(line) is None
+
+
+@pytest.mark.parametrize("line, name", [("EXIT", "QUIT"), ("exit", "QUIT"), ("RESUME", "PLAY"),
+                                        ("resume", "PLAY"), ("?", "HELP")])
+def test_aliases(line, name):
+    assert parse_command(line) == Command(name)
+
+
+def test_aliases_point_at_commands():
+    assert set(ALIASES.values()) <= set(COMMANDS)
+
+
+def test_parse_is_pure():
+    before = (dict(COMMANDS), dict(ALIASES))
+    results = [parse_command("PaUsE") for _ in range(3)]
+    assert results == [Command("PAUSE")] * 3
+    with pytest.raises(CommandError):
+        parse_command("PAUS")
+    assert parse_command("pause") == Command("PAUSE")
+    assert (dict(COMMANDS), dict(ALIASES)) == before
+
+
+def test_unknown_command_suggests_the_closest():
+    with pytest.raises(CommandError) as info:
+        parse_command("PAUS")
+    assert str(info.value) == "unknown command PAUS — did you mean PAUSE?"
+
+
+def test_unknown_command_keeps_what_was_typed():
+    with pytest.raises(CommandError) as info:
+        parse_command("stauts")
+    assert str(info.value) == "unknown command stauts — did you mean STATUS?"
+
+
+def test_far_off_word_lists_commands():
+    with pytest.raises(CommandError) as info:
+        parse_command("xyzzy")
+    assert str(info.value) == "unknown command xyzzy; commands: PLAY, PAUSE, STATUS, HELP, QUIT"
+    assert "did you mean" not in str(info.value)
+
+
+def test_command_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        parse_command("xyzzy")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("PAUSE now", "PAUSE takes no arguments (got 'now')"),
+    ("play it again", "PLAY takes no arguments (got 'it again')"),
+    ("exit now", "QUIT takes no arguments (got 'now')"),
+    ("status please", "STATUS takes no arguments (got 'please')"),
+])
+def test_arguments_rejected(line, message):
+    with pytest.raises(CommandError) as info:
+        parse_command(line)
+    assert str(info.value) == message
+
+
+def test_help_accepts_an_argument():
+    assert parse_command("help pause") == Command("HELP", ("pause",))
+
+
+# execute
+
+
+def test_pause_then_pause_again():
+    station = FakeStation()
+    assert execute(Command("PAUSE"), station, LINK) == "paused"
+    assert station.paused
+    assert execute(Command("PAUSE"), station, LINK) == "already paused"
+    assert station.paused
+
+
+def test_play_then_play_again():
+    station = FakeStation(paused=True)
+    assert execute(Command("PLAY"), station, LINK) == "playing"
+    assert not station.paused
+    assert execute(Command("PLAY"), station, LINK) == "already playing"
+
+
+def test_resume_alias_through_parse_and_execute():
+    station = FakeStation(paused=True)
+    assert execute(parse_command("resume"), station, LINK) == "playing"
+    assert not station.paused
+
+
+def test_status_formats_the_station_status():
+    station = FakeStation(paused=True)
+    answer = execute(Command("STATUS"), station, LINK)
+    assert station.status_calls == 1
+    assert answer == format_status(_status(paused=True), LINK)
+    assert answer.startswith("paused  Blue Monk")
+
+
+def test_help_answers_help_text():
+    assert execute(Command("HELP"), FakeStation(), LINK) == help_text()
+
+
+@pytest.mark.parametrize("line", ["QUIT", "exit"])
+def test_quit_stops_the_station(line):
+    station = FakeStation()
+    answer = execute(parse_command(line), station, LINK)
+    assert station.stops == ["station stopped by the operator"]
+    assert answer == "stopping: BYE sent to listeners"
+
+
+def test_other_commands_do_not_stop():
+    station = FakeStation()
+    for name in ("PLAY", "PAUSE", "STATUS", "HELP"):
+        execute(Command(name), station, LINK)
+    assert station.stops == []
+
+
+def test_unknown_command_object_is_a_programming_error():
+    with pytest.raises(AssertionError):
+        execute(Command("REWIND"), FakeStation(), LINK)
+
+
+# format_status
+
+
+def test_format_status_playing():
+    text = format_status(_status(), LINK)
+    lines = text.splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "playing  Blue Monk  1:15 / 60:01"
+    assert lines[1] == f"sending {LINK}"
+    assert "sent 1234 packets (2.5 MB of audio)" in lines[2]
+    assert "p50 0.01 ms" in lines[2]
+    assert "p99 0.50 ms" in lines[2]
+    assert "max 1.25 ms" in lines[2]
+    assert "2 slots skipped" in lines[2]
+    assert "1 send failures" in lines[2]
+
+
+def test_format_status_paused():
+    assert format_status(_status(paused=True), LINK).splitlines()[0] == "paused  Blue Monk  1:15 / 60:01"
+
+
+def test_format_status_without_a_track():
+    text = format_status(_status(title="", position_s=0.0, duration_s=0.0), LINK)
+    assert text.splitlines()[0] == "playing  -  0:00 / 0:00"
+
+
+def test_format_status_times_round_down_to_seconds():
+    text = format_status(_status(position_s=59.999, duration_s=60.0), LINK)
+    assert text.splitlines()[0].endswith("0:59 / 1:00")
+
+
+# help_text
+
+
+def test_help_lists_every_command():
+    lines = help_text().splitlines()
+    assert len(lines) == len(COMMANDS)
+    for line, (name, description) in zip(lines, COMMANDS.items()):
+        assert line.split()[0] == name
+        assert line.endswith(description)
+
+
+def test_help_descriptions_are_aligned():
+    lines = help_text().splitlines()
+    columns = {line.index(description) for line, description in zip(lines, COMMANDS.values())}
+    assert len(columns) == 1
+
+
+# the scripted (non-terminal) front-end
+
+
+def test_run_console_reads_stdin_until_quit(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("pause\n\nbogus\nquit\nplay\n"))
+    finished = threading.Event()
+    seen: list[str] = []
+
+    def handle(line: str) -> str | None:
+        seen.append(line)
+        if line.strip() == "quit":
+            finished.set()
+            return "stopping"
+        return None if not line.strip() else f"answer to {line.strip()}"
+
+    runner = threading.Thread(target=run_console, args=(handle, finished, False), daemon=True)
+    runner.start()
+    runner.join(timeout=5)
+    assert not runner.is_alive()
+    assert seen[:4] == ["pause\n", "\n", "bogus\n", "quit\n"]
+    out = capsys.readouterr().out
+    assert "answer to pause\n" in out and "answer to bogus\n" in out and "stopping\n" in out
+    assert "\n\n" not in out  # a None answer prints nothing

@@ -1,0 +1,120 @@
+"""Real station and listener processes on loopback (127.0.0.1, TTL 1): what users run, end to end."""
+
+import json
+import time
+
+import numpy as np
+from conftest import noise_pcm, read_wav, write_wav
+
+SPP = 220
+
+
+def audible_runs(pcm: np.ndarray) -> tuple[np.ndarray, int]:
+    """The recording's audible frames, and the longest silence between the first and last of them."""
+    sound = np.any(pcm != 0, axis=1)
+    first, last = np.argmax(sound), len(sound) - np.argmax(sound[::-1])
+    inner = ~sound[first:last]
+    longest = run = 0
+    for silent in inner:
+        run = run + 1 if silent else 0
+        longest = max(longest, run)
+    return pcm[sound], longest
+
+
+def test_two_listeners_record_bit_exact_across_pause(launcher, tmp_path):
+    source = noise_pcm(3.0)
+    song = write_wav(tmp_path / "song.wav", source)
+    listeners = [launcher.start("listener", "--output", str(tmp_path / f"rec{i}.wav"), "--duration", "40",
+                                "--stats-json", str(tmp_path / f"stats{i}.json")) for i in range(2)]
+    for listener in listeners:
+        listener.wait_for("listening on")
+    station = launcher.start("station", "--once", str(song), "--stats-json", str(tmp_path / "station.json"),
+                             stdin=True)
+    station.wait_for("now playing", stream="stdout")
+    listeners[0].wait_for("| playing |")
+    station.send("PAUSE")
+    station.wait_for("paused", stream="stdout")
+    listeners[0].wait_for("| paused |")
+    time.sleep(2.0)  # the scenario: a 2 s pause in the middle of the song
+    station.send("PLAY")
+    assert station.popen.wait(20) == 0
+    for listener in listeners:
+        listener.wait_for("station left")
+        assert listener.stop() == 0
+    for i in range(2):
+        heard, pause_frames = audible_runs(read_wav(tmp_path / f"rec{i}.wav"))
+        assert np.array_equal(heard, source), f"listener {i}: recording differs from the source"
+        assert pause_frames > 1.5 * 44100, "the pause should appear as silence"
+        stats = json.loads((tmp_path / f"stats{i}.json").read_text())
+        assert stats["packets_received"] == -(-len(source) // SPP)
+        assert stats["packets_lost"] == stats["packets_duplicate"] == stats["underruns"] == 0
+        assert stats["bytes_received"] == source.nbytes
+        assert 0 < stats["latency_ms"]
+    station_stats = json.loads((tmp_path / "station.json").read_text())
+    assert station_stats["packets_sent"] == -(-len(source) // SPP)
+
+
+def test_bad_files_reported_by_name_and_skipped(launcher, tmp_path):
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    (tmp_path / "notes.ogg").write_text("this is not music\n" * 50)
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    good = write_wav(tmp_path / "good.wav", noise_pcm(0.3))
+    station = launcher.start("station", "--once", str(tmp_path / "missing.flac"), str(tmp_path / "empty.mp3"),
+                             str(tmp_path / "notes.ogg"), str(truncated), str(good))
+    assert station.popen.wait(30) == 0
+    errors = station.stderr()
+    for name in ("missing.flac", "empty.mp3", "notes.ogg", "truncated.wav"):
+        assert name in errors
+    assert "Traceback" not in errors
+    assert "now playing: good" in station.stdout()
+
+
+def test_nothing_playable_exits_2(launcher, tmp_path):
+    (tmp_path / "a.wav").write_text("nope")
+    station = launcher.start("station", str(tmp_path / "a.wav"), str(tmp_path / "b.mp3"))
+    assert station.popen.wait(30) == 2
+    errors = station.stderr()
+    assert "a.wav" in errors and "b.mp3" in errors and "nothing playable" in errors
+    assert "Traceback" not in errors
+
+
+def test_sigterm_sends_bye_and_exits_cleanly(launcher, tmp_path):
+    listener = launcher.start("listener", "--output", "null", "--stats-json", str(tmp_path / "l.json"))
+    listener.wait_for("listening on")
+    station = launcher.start("station", str(write_wav(tmp_path / "loop.wav", noise_pcm(0.5))), stdin=True)
+    listener.wait_for("| playing |")
+    assert station.stop() == 0
+    assert "Traceback" not in station.stderr()
+    listener.wait_for("station left")
+    assert listener.stop() == 0
+    stats = json.loads((tmp_path / "l.json").read_text())
+    assert stats["state"] == "station left"
+    assert stats["packets_received"] > 0 and stats["packets_lost"] == 0
+
+
+def test_console_commands_over_a_pipe(launcher, tmp_path):
+    station = launcher.start("station", str(write_wav(tmp_path / "loop.wav", noise_pcm(0.5))), stdin=True)
+    station.wait_for("now playing", stream="stdout")
+    for line in ("PAUS", "status", "help", "pause", "pause", "Play", "bogus stuff"):
+        station.send(line)
+    station.wait_for("unknown command bogus", stream="stdout")
+    station.popen.stdin.close()  # end of input stops the console, not the station
+    out = station.stdout()
+    assert "unknown command PAUS — did you mean PAUSE?" in out
+    assert "paused" in out and "already paused" in out and "playing" in out
+    assert "send error p50" in out and "QUIT" in out
+    assert station.popen.poll() is None, "end of input must not stop the station"
+    assert station.stop() == 0
+
+
+def test_listener_cannot_join_says_where(launcher):
+    listener = launcher.start("listener", "--interface", "198.51.100.7")  # TEST-NET-2: no interface has it, the join fails before anything is sent
+    assert listener.popen.wait(15) == 3
+    assert "cannot join" in listener.stderr() and launcher.group in listener.stderr()
+
+
+def test_listener_rejects_bad_arguments(launcher):
+    listener = launcher.start("listener", "--output", "song.mp3")
+    assert listener.popen.wait(15) == 2
+    assert "expected speaker, null or a FILE.wav" in listener.stderr()

@@ -1,0 +1,54 @@
+from listener.reception import DUPLICATE_WINDOW, ReceptionStats
+
+
+def feed(stats: ReceptionStats, sequences: list[int], spacing_s: float = 0.005) -> list[int | None]:
+    return [stats.on_packet(seq, i * 220, i * spacing_s, 880) for i, seq in enumerate(sequences)]
+
+
+def test_loss_is_expected_minus_received():
+    stats = ReceptionStats(44100)
+    feed(stats, [10, 11, 13, 16])
+    assert stats.expected == 7
+    assert stats.received == 4
+    assert stats.lost == 3
+
+
+def test_reordering_is_not_loss():
+    stats = ReceptionStats(44100)
+    feed(stats, [10, 12, 11, 13])
+    assert stats.lost == 0
+    assert stats.received == 4
+
+
+def test_duplicates_counted_not_received_twice():
+    stats = ReceptionStats(44100)
+    result = feed(stats, [10, 11, 11, 12, 10])
+    assert result[2] is None and result[4] is None
+    assert stats.duplicates == 2
+    assert stats.received == 3
+    assert stats.payload_bytes == 3 * 880
+
+
+def test_seq_wraparound():
+    stats = ReceptionStats(44100)
+    result = feed(stats, [65534, 65535, 0, 1])
+    assert result == [65534, 65535, 65536, 65537]
+    assert stats.lost == 0
+
+
+def test_packet_older_than_the_window_is_ignored():
+    stats = ReceptionStats(44100)
+    feed(stats, list(range(0, DUPLICATE_WINDOW + 10)))
+    assert stats.on_packet(0, 0, 100.0, 880) is None
+    assert stats.too_old == 1
+
+
+def test_jitter_zero_for_steady_arrivals_and_grows_with_variation():
+    steady = ReceptionStats(44100)
+    for i in range(200):
+        steady.on_packet(i, i * 220, i * 220 / 44100 + 0.002, 880)
+    assert steady.jitter_s < 1e-9
+    shaky = ReceptionStats(44100)
+    for i in range(200):
+        shaky.on_packet(i, i * 220, i * 220 / 44100 + (0.004 if i % 2 else 0.0), 880)
+    assert 0.003 < shaky.jitter_s < 0.005  # RFC 3550 estimate converges to the mean |D| = 4 ms
