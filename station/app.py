@@ -176,7 +176,7 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
 
     interactive = sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
     try:
-        run_console(handle, broadcaster.finished, interactive)
+        run_console(handle, broadcaster.stopping, interactive)
     finally:
         broadcaster.stop()
         broadcaster.join(timeout_s=2.0)

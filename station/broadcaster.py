@@ -46,9 +46,8 @@ class Broadcaster:
         self._lock = threading.Lock()
         self._paused = False
         self._state_changed = False
-        self._stop = threading.Event()
+        self.stopping = threading.Event()  # set by stop(), or by the loop itself at the end of the queue
         self._stop_reason = "station stopped"
-        self.finished = threading.Event()
         self.send_error = Histogram()
         self.slots_skipped = 0
         self.send_errors = 0
@@ -76,8 +75,9 @@ class Broadcaster:
             return True
 
     def stop(self, reason: str = "station stopped") -> None:
-        self._stop_reason = reason
-        self._stop.set()
+        if not self.stopping.is_set():  # the first reason is the one listeners hear
+            self._stop_reason = reason
+        self.stopping.set()
 
     def join(self, timeout_s: float | None = None) -> None:
         self._thread.join(timeout_s)
@@ -119,10 +119,10 @@ class Broadcaster:
         assert schedule is not None
         slot = 0
         self._send_rtcp(time.monotonic())  # listeners get the clock mapping before the first packet
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             deadline = schedule.deadline_s(slot)
             wait_s = deadline - time.monotonic()
-            if wait_s > 0 and self._stop.wait(wait_s):
+            if wait_s > 0 and self.stopping.wait(wait_s):
                 break
             now = time.monotonic()
             if now - deadline > MAX_CATCH_UP_S:
@@ -140,9 +140,8 @@ class Broadcaster:
             if state_changed or self._reporter.due(now):
                 self._send_rtcp(now)
             if pcm is None and self._source.finished:
-                self._stop_reason = "end of queue"
+                self.stop("end of queue")
                 break
             slot += 1
         now = time.monotonic()
         self._send(self._rtcp_sock, self._reporter.bye(now, time.time(), self._stop_reason))
-        self.finished.set()

@@ -56,14 +56,15 @@ def help_text() -> str:
     return "\n".join(f"  {name:<{width}}  {text}" for name, text in COMMANDS.items())
 
 
-def run_console(handle: Callable[[str], str | None], finished: threading.Event, interactive: bool) -> None:
-    """Feeds lines to `handle` (which prints nothing itself) and prints its answers, until QUIT or `finished`."""
+def run_console(handle: Callable[[str], str | None], stopping: threading.Event, interactive: bool) -> None:
+    """Feeds lines to `handle` (which prints nothing itself) and prints its answers until `stopping` is set:
+    by QUIT, a signal, or the end of the queue."""
     if interactive:
-        asyncio.run(_prompt_loop(handle, finished))
+        asyncio.run(_prompt_loop(handle, stopping))
     else:
-        reader = threading.Thread(target=_read_lines, args=(handle, finished), name="console", daemon=True)
+        reader = threading.Thread(target=_read_lines, args=(handle, stopping), name="console", daemon=True)
         reader.start()
-        while not finished.wait(0.2):
+        while not stopping.wait(0.2):
             pass
 
 
@@ -73,21 +74,21 @@ def _answer(handle: Callable[[str], str | None], line: str) -> None:
         print(answer, flush=True)
 
 
-def _read_lines(handle: Callable[[str], str | None], finished: threading.Event) -> None:
+def _read_lines(handle: Callable[[str], str | None], stopping: threading.Event) -> None:
     for line in sys.stdin:
-        if finished.is_set():
+        if stopping.is_set():
             return
         _answer(handle, line)
 
 
-async def _prompt_loop(handle: Callable[[str], str | None], finished: threading.Event) -> None:
+async def _prompt_loop(handle: Callable[[str], str | None], stopping: threading.Event) -> None:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.patch_stdout import patch_stdout
 
     session: PromptSession[str] = PromptSession("station> ")
-    ended = asyncio.ensure_future(asyncio.to_thread(finished.wait))
+    ended = asyncio.ensure_future(asyncio.to_thread(stopping.wait))
     with patch_stdout():
-        while not finished.is_set():
+        while not stopping.is_set():
             prompt = asyncio.ensure_future(session.prompt_async())
             done, _ = await asyncio.wait({prompt, ended}, return_when=asyncio.FIRST_COMPLETED)
             if prompt not in done:

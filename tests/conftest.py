@@ -67,10 +67,10 @@ class Launcher:
     port: int
     procs: list[Proc] = field(default_factory=list)
 
-    def start(self, module: str, *args: str, stdin: bool = False) -> Proc:
+    def start(self, module: str, *args: str, stdin: bool = False, env: dict[str, str] | None = None) -> Proc:
         name = f"{module}-{len(self.procs)}"
         out, err = self.tmp_path / f"{name}.out", self.tmp_path / f"{name}.err"
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         popen = subprocess.Popen(
             [sys.executable, "-m", module, "--group", self.group, "--port", str(self.port),
              "--interface", "127.0.0.1", *args],

@@ -118,3 +118,20 @@ def test_listener_rejects_bad_arguments(launcher):
     listener = launcher.start("listener", "--output", "song.mp3")
     assert listener.popen.wait(15) == 2
     assert "expected speaker, null or a FILE.wav" in listener.stderr()
+
+
+def test_speaker_without_audio_device_says_so_and_suggests_output(launcher):
+    no_server = {"PULSE_SERVER": "unix:/nonexistent/pulse", "AUDIODEV": "null"}
+    listener = launcher.start("listener", "--output", "speaker", "--duration", "2", env=no_server)
+    assert listener.popen.wait(20) == 4
+    errors = listener.stderr()
+    assert "cannot open the default audio output" in errors and "--output null" in errors
+    assert "Traceback" not in errors
+
+
+def test_default_output_falls_back_to_null_without_a_device(launcher, tmp_path):
+    no_server = {"PULSE_SERVER": "unix:/nonexistent/pulse"}
+    listener = launcher.start("listener", "--duration", "1", "--stats-json", str(tmp_path / "s.json"), env=no_server)
+    assert listener.popen.wait(20) == 0
+    assert "no audio output device" in listener.stderr() and "output null" in listener.stderr()
+    assert (tmp_path / "s.json").exists()
