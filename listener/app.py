@@ -17,10 +17,10 @@ from listener.network import drain, enable_arrival_times
 from listener.outputs import (Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput,
                               has_output_device)
 from listener.receiver import Receiver, ReceiverConfig
-from listener.status import status_line
+from listener.status import SILENCE_HINT_S, status_line
 from rtpwire.audio import L16_STEREO
-from rtpwire.net import NetworkError, check_group, open_receiver
-from station.app import DEFAULT_GROUP, DEFAULT_INTERFACE, DEFAULT_PORT
+from rtpwire.cli import add_network_arguments
+from rtpwire.net import NetworkError, open_receiver
 
 PERIOD_S = 0.01  # playout period of paced outputs: one wake-up drains every packet that arrived
 STATUS_PERIOD_S = 0.25
@@ -53,19 +53,6 @@ def _positive(text: str) -> float:
     return value
 
 
-def _group(text: str) -> str:
-    try:
-        return check_group(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65534:
-        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65534, got {text!r}")
-    return int(text)
-
-
 def _output(text: str) -> str:
     if text in ("auto", "speaker", "null") or text.lower().endswith(".wav"):
         return text
@@ -76,12 +63,7 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser = argparse.ArgumentParser(
         prog="python -m listener",
         description="Join a multicast radio station and play it (or record it) behind a jitter buffer.")
-    parser.add_argument("--group", type=_group, default=DEFAULT_GROUP,
-                        help=f"multicast group of the station (default {DEFAULT_GROUP})")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
-                        help=f"RTP port; RTCP is port+1 (default {DEFAULT_PORT})")
-    parser.add_argument("--interface", default=DEFAULT_INTERFACE,
-                        help=f"address or name of the interface to listen on (default {DEFAULT_INTERFACE})")
+    add_network_arguments(parser, "listen")
     parser.add_argument("--output", type=_output, default="auto", metavar="speaker|null|FILE.wav",
                         help="play through the sound card, discard, or record exactly what would be played "
                              "(default: speaker if there is an output device, else null)")
@@ -234,4 +216,4 @@ def _run_speaker(config: ListenerConfig, receiver: Receiver, rtp_sock, rtcp_sock
 def _show_status(receiver: Receiver, now: float, config: ListenerConfig, status: StatusPrinter) -> None:
     line = status_line(receiver, now, config.where())
     status.show(line, key=f"{receiver.state(now).value}|{receiver.station_name}|{receiver.title}|"
-                          f"{now - receiver.started_s >= 3.0}")
+                          f"{now - receiver.started_s >= SILENCE_HINT_S}")

@@ -127,10 +127,6 @@ class SpeakerOutput:
             self.callback_errors += 1
             return bytes(frames * self._fmt.bytes_per_frame), pyaudio.paContinue
 
-    @property
-    def active(self) -> bool:
-        return bool(self._stream.is_active())
-
     def close(self) -> None:
         self._stream.stop_stream()
         self._stream.close()

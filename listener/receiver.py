@@ -57,7 +57,6 @@ class _Stream:
     ssrc: int
     stats: ReceptionStats
     clock: SenderClock
-    first_heard_s: float
     last_heard_s: float
     timestamps: Unwrapper = field(default_factory=lambda: Unwrapper(TS_BITS))
     buffer: JitterBuffer | None = None
@@ -172,7 +171,7 @@ class Receiver:
             self._past.append(current.stats)
             self.source_changes += 1
         self._stream = _Stream(ssrc, ReceptionStats(self.config.fmt.rate), SenderClock(self.config.fmt.rate),
-                               first_heard_s=now, last_heard_s=now)
+                               last_heard_s=now)
         return self._stream
 
     def _convert(self, pcm: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
-from rtpwire.net import NetworkError, check_group, open_sender
+from rtpwire.cli import add_network_arguments
+from rtpwire.net import NetworkError, open_sender
 from station.broadcaster import Broadcaster
 from station.console import CommandError, execute, parse_command, run_console
 from station.media import MediaLoader, expand_paths
@@ -23,9 +24,6 @@ from station.reporter import Reporter
 from station.schedule import Schedule
 from station.source import FileSource, NothingPlayable
 
-DEFAULT_GROUP = "239.255.0.1"
-DEFAULT_PORT = 5004
-DEFAULT_INTERFACE = "127.0.0.1"
 MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP headers: never IP-fragmented
 EXIT_NOTHING_PLAYABLE = 2
 EXIT_NETWORK = 3
@@ -58,13 +56,6 @@ class StationConfig:
                 f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
 
 
-def _group(text: str) -> str:
-    try:
-        return check_group(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def _ranged(kind: type, low: float, high: float):  # type: ignore[no-untyped-def]
     def parse(text: str) -> float:
         try:
@@ -85,13 +76,7 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
         epilog="Traffic stays on this machine unless --interface names a real network interface.")
     parser.add_argument("paths", nargs="*", metavar="PATH", default=["media"],
                         help="music files or folders, played in order and looped (default: media/)")
-    parser.add_argument("--group", type=_group, default=DEFAULT_GROUP,
-                        help=f"IPv4 multicast group (default {DEFAULT_GROUP})")
-    parser.add_argument("--port", type=_ranged(int, 1, 65534), default=DEFAULT_PORT,
-                        help=f"RTP port; RTCP uses port+1 (default {DEFAULT_PORT})")
-    parser.add_argument("--interface", default=DEFAULT_INTERFACE,
-                        help=f"address or name of the interface to send on (default {DEFAULT_INTERFACE}: "
-                             "loopback; give a LAN interface to reach other machines)")
+    add_network_arguments(parser, "send")
     parser.add_argument("--ttl", type=_ranged(int, 0, 255), default=1,
                         help="multicast TTL: 1 stays on the local network, 0 on this host (default 1)")
     parser.add_argument("--name", default="Multicast Radio", help="station name shown to listeners")

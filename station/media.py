@@ -103,4 +103,6 @@ class MediaLoader:
         return Track(path, pcm)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # wait=True: with wait=False, CPython's exit hook can race the pool's own shutdown and print a
+        # traceback (EBADF on its wake-up pipe). At most a decode already running is waited for.
+        self._pool.shutdown(wait=True, cancel_futures=True)
