@@ -231,6 +231,8 @@ class Receiver:
         stream = self._stream
         if stream is None:
             return State.WAITING
+        if stream.buffer is not None and stream.buffer.buffered_samples > 0:
+            return State.PLAYING  # what arrived before a pause or BYE is still being played
         if stream.left:
             return State.LEFT
         if now - stream.last_heard_s > LOST_SIGNAL_S:
@@ -253,7 +255,7 @@ class Receiver:
 
     def buffered_s(self) -> float:
         stream = self._stream
-        if stream is None or stream.buffer is None or stream.paused:
+        if stream is None or stream.buffer is None:
             return 0.0
         return stream.buffer.buffered_samples / self.config.fmt.rate
 

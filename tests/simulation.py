@@ -86,25 +86,32 @@ def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, ji
     return sorted(arrived, key=lambda d: d.time_s)
 
 
+class Playout:
+    """Pulls PERIOD_FRAMES at a time, delivering each datagram before the first read at or after its arrival,
+    as the listener's paced loop does. It can be resumed (`until` again) without losing a datagram."""
+
+    def __init__(self, receiver: Receiver, arrivals: list[Datagram], from_s: float = 0.0) -> None:
+        self._receiver = receiver
+        self._pending = [d for d in arrivals if d.time_s >= from_s]
+        self._index = 0
+        self._from_s = from_s
+        self._period = 0
+
+    def until(self, until_s: float) -> np.ndarray:
+        out = []
+        while (now := self._from_s + self._period * PERIOD_FRAMES / L16_STEREO.rate) < until_s:
+            while self._index < len(self._pending) and self._pending[self._index].time_s <= now:
+                d = self._pending[self._index]
+                (self._receiver.on_rtp if d.is_rtp else self._receiver.on_rtcp)(d.data, d.time_s)
+                self._index += 1
+            out.append(self._receiver.read(PERIOD_FRAMES, now))
+            self._period += 1
+        return np.concatenate(out) if out else np.zeros((0, L16_STEREO.channels), dtype=np.int16)
+
+
 def play(receiver: Receiver, arrivals: list[Datagram], until_s: float, from_s: float = 0.0) -> np.ndarray:
-    """Pull PERIOD_FRAMES at a time from `from_s` to `until_s`, delivering each datagram before the read that
-    follows its arrival, as the listener's paced loop does."""
-    rate = L16_STEREO.rate
-    out = []
-    pending = [d for d in arrivals if d.time_s >= from_s]
-    index = 0
-    period = 0
-    while True:
-        now = from_s + period * PERIOD_FRAMES / rate
-        if now >= until_s:
-            break
-        while index < len(pending) and pending[index].time_s <= now:
-            d = pending[index]
-            (receiver.on_rtp if d.is_rtp else receiver.on_rtcp)(d.data, d.time_s)
-            index += 1
-        out.append(receiver.read(PERIOD_FRAMES, now))
-        period += 1
-    return np.concatenate(out)
+    """One uninterrupted run of a Playout from `from_s` to `until_s`."""
+    return Playout(receiver, arrivals, from_s).until(until_s)
 
 
 def audible(pcm: np.ndarray) -> np.ndarray:

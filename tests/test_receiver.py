@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from simulation import PERIOD_FRAMES, SPP, WALL_OFFSET_S, audible, broadcast, link, play, tone_pcm
+from simulation import PERIOD_FRAMES, SPP, WALL_OFFSET_S, Playout, audible, broadcast, link, play, tone_pcm
 
 from listener.receiver import Receiver, ReceiverConfig, State
 from rtpwire.audio import L16_MONO, L16_STEREO
@@ -34,6 +34,16 @@ def test_clean_stream_is_bit_exact_and_on_schedule():
     assert r.state(1.3) is State.LEFT
 
 
+def test_station_left_only_after_the_last_samples_played():
+    r = receiver()
+    datagrams = link(broadcast(tone_pcm(0.5), start_s=0.1))  # BYE at ~0.6 s, last sample plays at ~0.66 s
+    playout = Playout(r, datagrams)
+    playout.until(0.62)
+    assert r.state(0.62) is State.PLAYING
+    playout.until(0.7)
+    assert r.state(0.7) is State.LEFT
+
+
 @pytest.mark.parametrize("delay_s", [0.0005, 0.02, 0.045])
 def test_playout_by_timestamp_not_by_arrival(delay_s):
     source = tone_pcm(0.5)
@@ -53,13 +63,17 @@ def test_pause_is_silence_not_underrun():
     assert r.stats(2.5)["underruns"] == 0
 
 
-def test_paused_state_reported():
+def test_paused_state_reported_once_the_buffer_has_played_out():
     r = receiver()
     datagrams = link(broadcast(tone_pcm(1.0), pauses=((0.5, 1.5),)))
-    play(r, datagrams, until_s=1.0)
+    playout = Playout(r, datagrams)
+    playout.until(0.52)
+    assert r.stats(0.52)["state"] == "playing"  # paused at 0.5, but the last 60 ms are still playing
+    playout.until(1.0)
     assert r.state(1.0) is State.PAUSED
-    play(r, datagrams, from_s=1.0, until_s=1.7)
+    playout.until(1.7)
     assert r.state(1.7) is State.PLAYING
+    assert r.stats(1.7)["underruns"] == 0
 
 
 def test_reordered_packets_played_in_order():
