@@ -6,6 +6,7 @@ import argparse
 import json
 import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -17,9 +18,9 @@ from listener.network import drain, enable_arrival_times
 from listener.outputs import (Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput,
                               has_output_device)
 from listener.receiver import Receiver, ReceiverConfig
-from listener.status import SILENCE_HINT_S, status_line
+from listener.status import status_key, status_line
 from rtpwire.audio import L16_STEREO
-from rtpwire.cli import add_network_arguments
+from rtpwire.cli import add_network_arguments, ranged
 from rtpwire.net import NetworkError, open_receiver
 
 PERIOD_S = 0.01  # playout period of paced outputs: one wake-up drains every packet that arrived
@@ -43,16 +44,6 @@ class ListenerConfig:
         return f"{self.group}:{self.port} via {self.interface}"
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def _output(text: str) -> str:
     if text in ("auto", "speaker", "null") or text.lower().endswith(".wav"):
         return text
@@ -67,14 +58,12 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser.add_argument("--output", type=_output, default="auto", metavar="speaker|null|FILE.wav",
                         help="play through the sound card, discard, or record exactly what would be played "
                              "(default: speaker if there is an output device, else null)")
-    parser.add_argument("--duration", type=_positive, metavar="SECONDS", help="stop by itself after this long")
-    parser.add_argument("--latency-ms", type=_positive, default=60.0,
+    parser.add_argument("--duration", type=ranged(float, 0.01), metavar="SECONDS", help="stop by itself after this long")
+    parser.add_argument("--latency-ms", type=ranged(float, 1, 1000), default=60.0,
                         help="jitter buffer target: station clock to playout (default 60)")
     parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write reception figures here at exit")
     parser.add_argument("--quiet", action="store_true", help="no status line")
     args = parser.parse_args(argv)
-    if args.latency_ms > 1000:
-        parser.error("--latency-ms is at most 1000")
     return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=args.output,
                           duration_s=args.duration, latency_ms=args.latency_ms, stats_json=args.stats_json,
                           quiet=args.quiet)
@@ -156,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_paced(config: ListenerConfig, receiver: Receiver, sink: PacedOutput, rtp_sock, rtcp_sock,  # type: ignore[no-untyped-def]
-               wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
+def _run_paced(config: ListenerConfig, receiver: Receiver, sink: PacedOutput, rtp_sock: socket.socket,
+               rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
     """Every period: drain both sockets, then pull the period's samples at their deadline, as a sound card
     would. Waiting happens on the RTCP socket only, so RTP packets never wake the process one by one."""
     frames = receiver.config.fmt.samples_for(PERIOD_S)
@@ -186,8 +175,8 @@ def _run_paced(config: ListenerConfig, receiver: Receiver, sink: PacedOutput, rt
             next_status_s = now + STATUS_PERIOD_S
 
 
-def _run_speaker(config: ListenerConfig, receiver: Receiver, rtp_sock, rtcp_sock,  # type: ignore[no-untyped-def]
-                 wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
+def _run_speaker(config: ListenerConfig, receiver: Receiver, rtp_sock: socket.socket,
+                 rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
     """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox."""
     inbox = Inbox()
 
@@ -215,5 +204,4 @@ def _run_speaker(config: ListenerConfig, receiver: Receiver, rtp_sock, rtcp_sock
 
 def _show_status(receiver: Receiver, now: float, config: ListenerConfig, status: StatusPrinter) -> None:
     line = status_line(receiver, now, config.where())
-    status.show(line, key=f"{receiver.state(now).value}|{receiver.station_name}|{receiver.title}|"
-                          f"{now - receiver.started_s >= SILENCE_HINT_S}")
+    status.show(line, key=status_key(receiver, now))

@@ -35,12 +35,12 @@ class ReceptionStats:
             self.duplicates += 1
             return None
         self._sequence.unwrap(sequence)
-        self._seen.add(ext)
-        if len(self._seen) > 2 * DUPLICATE_WINDOW:
-            floor = max(self._seen) - DUPLICATE_WINDOW
-            self._seen = {s for s in self._seen if s >= floor}
         self.first_sequence = ext if self.first_sequence is None else min(self.first_sequence, ext)
         self.highest_sequence = ext if self.highest_sequence is None else max(self.highest_sequence, ext)
+        self._seen.add(ext)
+        if len(self._seen) > 2 * DUPLICATE_WINDOW:
+            floor = self.highest_sequence - DUPLICATE_WINDOW
+            self._seen = {s for s in self._seen if s >= floor}
         self.received += 1
         self.payload_bytes += payload_bytes
         transit = arrival_s * self._rate - ext_ts  # RFC 3550 A.8, in timestamp units

@@ -6,6 +6,11 @@ Defaults keep everything on this machine: loopback, and an administratively scop
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+Number = TypeVar("Number", int, float)
 
 from rtpwire.net import check_group
 
@@ -25,6 +30,20 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65534:
         raise argparse.ArgumentTypeError(f"expected a port from 1 to 65534 (RTCP uses port+1), got {text!r}")
     return int(text)
+
+
+def ranged(kind: type[Number], low: float, high: float = math.inf) -> Callable[[str], Number]:
+    """An argparse type: a number of `kind` from `low` to `high`, with a message saying so otherwise."""
+    def parse(text: str) -> Number:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            bounds = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+    return parse
 
 
 def add_network_arguments(parser: argparse.ArgumentParser, verb: str) -> None:

@@ -39,12 +39,8 @@ class Unwrapper:
 
     def unwrap(self, value: int) -> int:
         """The extended value nearest to the last one returned; the first value is returned as it is."""
-        if self._last is None:
-            extended = value
-        else:
-            extended = self._last + wrap_diff(value, wrap(self._last, self.bits), self.bits)
-        self._last = extended
-        return extended
+        self._last = self.peek(value)
+        return self._last
 
     def peek(self, value: int) -> int:
         """Like `unwrap` without moving the reference, for values that may be discarded."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
-from rtpwire.cli import add_network_arguments
+from rtpwire.cli import add_network_arguments, ranged
 from rtpwire.net import NetworkError, open_sender
 from station.broadcaster import Broadcaster
 from station.console import CommandError, execute, parse_command, run_console
@@ -56,18 +56,6 @@ class StationConfig:
                 f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
 
 
-def _ranged(kind: type, low: float, high: float):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {text}")
-        return value
-    return parse
-
-
 def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser = argparse.ArgumentParser(
         prog="python -m station",
@@ -77,11 +65,11 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser.add_argument("paths", nargs="*", metavar="PATH", default=["media"],
                         help="music files or folders, played in order and looped (default: media/)")
     add_network_arguments(parser, "send")
-    parser.add_argument("--ttl", type=_ranged(int, 0, 255), default=1,
+    parser.add_argument("--ttl", type=ranged(int, 0, 255), default=1,
                         help="multicast TTL: 1 stays on the local network, 0 on this host (default 1)")
     parser.add_argument("--name", default="Multicast Radio", help="station name shown to listeners")
     parser.add_argument("--once", action="store_true", help="play the queue once, send BYE and exit")
-    parser.add_argument("--frame-ms", type=_ranged(float, 1, 50), default=5.0,
+    parser.add_argument("--frame-ms", type=ranged(float, 1, 50), default=5.0,
                         help="audio per packet in milliseconds (default 5)")
     parser.add_argument("--mono", action="store_true", help="send mono (payload type 11) instead of stereo")
     parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write the station's figures here at exit")
