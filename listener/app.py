@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import select
 import signal
@@ -15,13 +16,13 @@ from pathlib import Path
 from types import FrameType
 
 from listener.network import drain, enable_arrival_times
-from listener.outputs import (Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput,
-                              has_output_device)
+from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput
 from listener.receiver import Receiver, ReceiverConfig
 from listener.status import status_key, status_line
 from rtpwire.audio import L16_STEREO
 from rtpwire.cli import add_network_arguments, ranged
 from rtpwire.net import NetworkError, open_receiver
+from sound.devices import DeviceError, find_device, list_devices
 
 PERIOD_S = 0.01  # playout period of paced outputs: one wake-up drains every packet that arrived
 STATUS_PERIOD_S = 0.25
@@ -35,6 +36,7 @@ class ListenerConfig:
     port: int
     interface: str
     output: str  # "auto", "speaker", "null" or a .wav path
+    device: str | None  # the speaker: a PortAudio index or name, or a PulseAudio sink; None for the default
     duration_s: float | None
     latency_ms: float
     stats_json: Path | None
@@ -58,14 +60,24 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser.add_argument("--output", type=_output, default="auto", metavar="speaker|null|FILE.wav",
                         help="play through the sound card, discard, or record exactly what would be played "
                              "(default: speaker if there is an output device, else null)")
+    parser.add_argument("--device", metavar="NAME|INDEX",
+                        help="the output device for speaker: an index or name from --list-devices, or a "
+                             "PulseAudio sink name (default: the system's default output)")
+    parser.add_argument("--list-devices", action="store_true", help="list the audio output devices and exit")
     parser.add_argument("--duration", type=ranged(float, 0.01), metavar="SECONDS", help="stop by itself after this long")
     parser.add_argument("--latency-ms", type=ranged(float, 1, 1000), default=60.0,
                         help="jitter buffer target: station clock to playout (default 60)")
     parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write reception figures here at exit")
     parser.add_argument("--quiet", action="store_true", help="no status line")
     args = parser.parse_args(argv)
-    return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=args.output,
-                          duration_s=args.duration, latency_ms=args.latency_ms, stats_json=args.stats_json,
+    if args.list_devices:
+        print(list_devices("output"))
+        parser.exit()
+    output = "speaker" if args.output == "auto" and args.device is not None else args.output
+    if args.device is not None and output != "speaker":
+        parser.error(f"--device chooses the speaker; it does nothing with --output {output}")
+    return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=output,
+                          device=args.device, duration_s=args.duration, latency_ms=args.latency_ms, stats_json=args.stats_json,
                           quiet=args.quiet)
 
 
@@ -116,45 +128,63 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     status = StatusPrinter(config.quiet)
-    output = config.output
-    if output == "auto":
-        output = "speaker" if has_output_device() else "null"
-        if output == "null" and not config.quiet:
-            _say("no audio output device: receiving without playing (--output FILE.wav records)")
-    if not config.quiet:
-        _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms")
+    end_s = time.monotonic() + config.duration_s if config.duration_s else float("inf")
+    extra_stats: dict[str, object] = {}
     try:
+        output = _choose_output(config)
+        if not config.quiet:
+            _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms")
         if output == "speaker":
-            _run_speaker(config, receiver, rtp_sock, rtcp_sock, wall_offset_s, stop, status)
-        else:
-            sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), fmt)
+            inbox = Inbox()
+            speaker = SpeakerOutput(fmt, find_device(config.device, "output", SPEAKER_ADVICE),
+                                    feed=functools.partial(_deliver, inbox, receiver), pull=receiver.read,
+                                    frames_per_buffer=fmt.samples_for(PERIOD_S))
             try:
-                _run_paced(config, receiver, sink, rtp_sock, rtcp_sock, wall_offset_s, stop, status)
+                _run_speaker(end_s, receiver, speaker, inbox, rtp_sock, rtcp_sock, wall_offset_s, stop, status,
+                             config.where())
             finally:
-                sink.close()
-    except OutputError as e:
+                speaker.close()
+                extra_stats = speaker.stats()
+            _deliver(inbox, receiver)  # what the device did not live to take
+            output = "null"  # the device stopped: go on receiving, and counting, without it
+        sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), fmt)
+        try:
+            _run_paced(end_s, receiver, sink, rtp_sock, rtcp_sock, wall_offset_s, stop, status, config.where())
+        finally:
+            sink.close()
+    except (OutputError, DeviceError) as e:
         _say(str(e))
         return EXIT_OUTPUT
     finally:
         status.close()
         rtp_sock.close()
         rtcp_sock.close()
-    stats = receiver.stats(time.monotonic())
+    stats = receiver.stats(time.monotonic()) | extra_stats
     if config.stats_json:
         config.stats_json.write_text(json.dumps(stats, indent=2) + "\n")
     return 0
 
 
-def _run_paced(config: ListenerConfig, receiver: Receiver, sink: PacedOutput, rtp_sock: socket.socket,
-               rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
+def _choose_output(config: ListenerConfig) -> str:
+    if config.output != "auto":
+        return config.output
+    try:
+        find_device(None, "output", SPEAKER_ADVICE)
+    except DeviceError:
+        if not config.quiet:
+            _say("no audio output device: receiving without playing (--output FILE.wav records)")
+        return "null"
+    return "speaker"
+
+
+def _run_paced(end_s: float, receiver: Receiver, sink: PacedOutput, rtp_sock: socket.socket,
+               rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter,
+               where: str) -> None:
     """Every period: drain both sockets, then pull the period's samples at their deadline, as a sound card
     would. Waiting happens on the RTCP socket only, so RTP packets never wake the process one by one."""
     frames = receiver.config.fmt.samples_for(PERIOD_S)
     period_s = frames / receiver.config.fmt.rate
-    start_s = time.monotonic()
-    end_s = start_s + config.duration_s if config.duration_s else float("inf")
-    next_s = start_s
-    next_status_s = start_s
+    next_s = next_status_s = time.monotonic()
     while not stop.is_set():
         now = time.monotonic()
         if now >= end_s:
@@ -171,37 +201,34 @@ def _run_paced(config: ListenerConfig, receiver: Receiver, sink: PacedOutput, rt
             sink.write(receiver.read(frames, next_s))
             next_s += period_s
         if now >= next_status_s:
-            _show_status(receiver, now, config, status)
+            _show_status(receiver, now, where, status)
             next_status_s = now + STATUS_PERIOD_S
 
 
-def _run_speaker(config: ListenerConfig, receiver: Receiver, rtp_sock: socket.socket,
-                 rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter) -> None:
-    """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox."""
-    inbox = Inbox()
-
-    def feed() -> None:
-        for is_rtp, data, arrival_s in inbox.items():
-            (receiver.on_rtp if is_rtp else receiver.on_rtcp)(data, arrival_s)
-
-    speaker = SpeakerOutput(receiver.config.fmt, feed, receiver.read,
-                            frames_per_buffer=receiver.config.fmt.samples_for(PERIOD_S))
-    try:
-        end_s = time.monotonic() + config.duration_s if config.duration_s else float("inf")
-        next_status_s = 0.0
-        while not stop.is_set() and time.monotonic() < end_s:
-            readable, _, _ = select.select([rtp_sock, rtcp_sock], [], [], STATUS_PERIOD_S)
-            for sock in readable:
-                for data, arrival_s in drain(sock, wall_offset_s):
-                    inbox.put(sock is rtp_sock, data, arrival_s)
-            now = time.monotonic()
-            if now >= next_status_s:
-                _show_status(receiver, now, config, status)
-                next_status_s = now + STATUS_PERIOD_S
-    finally:
-        speaker.close()
+def _deliver(inbox: Inbox, receiver: Receiver) -> None:
+    """Run by the sound card's thread before it pulls: hand the receiver the datagrams that arrived."""
+    for is_rtp, data, arrival_s in inbox.items():
+        (receiver.on_rtp if is_rtp else receiver.on_rtcp)(data, arrival_s)
 
 
-def _show_status(receiver: Receiver, now: float, config: ListenerConfig, status: StatusPrinter) -> None:
-    line = status_line(receiver, now, config.where())
-    status.show(line, key=status_key(receiver, now))
+def _run_speaker(end_s: float, receiver: Receiver, speaker: SpeakerOutput, inbox: Inbox, rtp_sock: socket.socket,
+                 rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter,
+                 where: str) -> None:
+    """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox, and returns
+    early if the device stops pulling."""
+    next_status_s = 0.0
+    while not stop.is_set() and (now := time.monotonic()) < end_s:
+        if speaker.stalled(now):
+            _say(f"audio output {speaker.device.describe()} stopped (device gone?); still receiving, not playing")
+            return
+        readable, _, _ = select.select([rtp_sock, rtcp_sock], [], [], STATUS_PERIOD_S)
+        for sock in readable:
+            for data, arrival_s in drain(sock, wall_offset_s):
+                inbox.put(sock is rtp_sock, data, arrival_s)
+        if now >= next_status_s:
+            _show_status(receiver, now, where, status)
+            next_status_s = now + STATUS_PERIOD_S
+
+
+def _show_status(receiver: Receiver, now: float, where: str, status: StatusPrinter) -> None:
+    status.show(status_line(receiver, now, where), key=status_key(receiver, now))

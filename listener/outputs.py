@@ -6,18 +6,23 @@ speaker output is pulled by PortAudio's own thread through a callback.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import queue
 import time
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
+import pyaudio
 
 from rtpwire.audio import AudioFormat
+from rtpwire.histogram import Histogram
+from sound.devices import Device, DeviceError, open_pyaudio, open_stream
+
+
+SPEAKER_ADVICE = ("use --output null to listen without sound, --output FILE.wav to record, or see "
+                  "`python -m listener --list-devices`")
 
 
 class OutputError(Exception):
@@ -58,35 +63,6 @@ class WavOutput:
         self._file.close()
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """PortAudio's ALSA probing prints dozens of lines to fd 2 that mean nothing to a user: hide them."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def open_pyaudio() -> Any:
-    import pyaudio
-
-    with _quiet_stderr():
-        return pyaudio.PyAudio()
-
-
-def has_output_device() -> bool:
-    audio = open_pyaudio()
-    try:
-        return any(audio.get_device_info_by_index(i)["maxOutputChannels"] > 0
-                   for i in range(audio.get_device_count()))
-    finally:
-        audio.terminate()
-
-
 Pull = Callable[[int, float], np.ndarray]  # (frames, monotonic time the first one plays) -> samples
 
 
@@ -94,42 +70,61 @@ class SpeakerOutput:
     """A PyAudio callback stream: the sound card pulls; datagrams reach the pulling thread through a queue.
 
     The callback feeds the queued datagrams to the receiver and reads exactly the frames asked for. It does no
-    I/O and no logging, and never raises: an unexpected error yields silence and is counted.
+    I/O and no logging, and never raises: an unexpected error yields silence and is counted. It notes when it
+    ran and how far ahead of the DAC it writes, so the listener can tell a device that stopped pulling, and
+    report the latency the device adds.
     """
 
-    def __init__(self, fmt: AudioFormat, feed: Callable[[], None], pull: Pull, frames_per_buffer: int) -> None:
-        import pyaudio
-
+    def __init__(self, fmt: AudioFormat, device: Device, feed: Callable[[], None], pull: Pull,
+                 frames_per_buffer: int) -> None:
         self._fmt = fmt
+        self.device = device
         self._feed = feed
         self._pull = pull
         self.callback_errors = 0
+        self.callbacks = 0
+        self.last_callback_s = time.monotonic()
+        self.device_latency = Histogram(resolution_s=1e-4, limit_s=5.0)
         self._audio = open_pyaudio()
         try:
-            with _quiet_stderr():
-                self._stream = self._audio.open(format=pyaudio.paInt16, channels=fmt.channels, rate=fmt.rate,
-                                                output=True, frames_per_buffer=frames_per_buffer,
-                                                stream_callback=self._callback)
-        except (OSError, ValueError) as e:
+            self._stream = open_stream(self._audio, device, fmt, "output", frames_per_buffer, self._callback,
+                                       SPEAKER_ADVICE)
+        except DeviceError:
             self._audio.terminate()
-            raise OutputError(f"cannot open the default audio output ({e}); use --output null to listen "
-                              "without sound, or --output FILE.wav to record") from None
+            raise
 
     def _callback(self, _in: bytes | None, frames: int, time_info: dict[str, float], _status: int) -> tuple[bytes, int]:
-        import pyaudio
-
         try:
+            now = time.monotonic()
+            self.last_callback_s = now
+            self.callbacks += 1
+            ahead_s = max(0.0, time_info["output_buffer_dac_time"] - time_info["current_time"])
+            self.device_latency.add(ahead_s)
             self._feed()
-            now = time.monotonic() + max(0.0, time_info["output_buffer_dac_time"] - time_info["current_time"])
-            pcm = self._pull(frames, now)
+            pcm = self._pull(frames, now + ahead_s)
             return pcm.astype("<i2", copy=False).tobytes(), pyaudio.paContinue
         except Exception:
             self.callback_errors += 1
             return bytes(frames * self._fmt.bytes_per_frame), pyaudio.paContinue
 
+    def stalled(self, now: float, patience_s: float = 5.0) -> bool:
+        """The device stopped pulling: its stream ended, or no callback came for `patience_s` (PulseAudio may
+        take two seconds to start pulling from a new stream on an idle sink)."""
+        return not self._stream.is_active() or now - self.last_callback_s > patience_s
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "output_device": self.device.describe(),
+            "device_latency_ms": round(self.device_latency.mean_s * 1e3, 2),
+            "callback_errors": self.callback_errors,
+        }
+
     def close(self) -> None:
-        self._stream.stop_stream()
-        self._stream.close()
+        try:
+            self._stream.stop_stream()
+            self._stream.close()
+        except OSError:
+            pass  # a device that vanished cannot be stopped cleanly; there is nothing left to release
         self._audio.terminate()
 
 

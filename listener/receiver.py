@@ -3,7 +3,8 @@
 It follows one station (one SSRC) at a time, switching only when that station said BYE or went silent, so a
 restarted station (new SSRC) is picked up and two stations on one group are not mixed. Each sample is scheduled
 by its timestamp, not by when it arrived: it plays at the station time the sender reports assign it, plus the
-target latency, converted to local monotonic time.
+target latency, converted to local monotonic time. The reader (a sound card) keeps its own clock: the small,
+steady difference is compensated sample by sample, and only a large error (a stall) makes the play position jump.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rtpwire.nowplaying import APP_NAME, NowPlaying
 from rtpwire.rtcp import SDES_NAME, App, Bye, SenderReport, SourceDescription, parse_compound
 from rtpwire.rtp import RtpPacket
 from rtpwire.seqnum import TS_BITS, Unwrapper
+from sound.drift import DriftCompensator, fit
 
 SOURCE_SILENT_S = 0.2  # a playing station that sent no RTP this long may be replaced by a new SSRC
 SOURCE_TIMEOUT_S = 1.5  # a station that sent nothing at all this long may be replaced
@@ -89,6 +91,7 @@ class Receiver:
         self.samples_missing = 0
         self.resyncs = 0
         self.source_changes = 0
+        self.drift = DriftCompensator(config.fmt.rate)
 
     # --- datagrams in -------------------------------------------------------------------------------------
 
@@ -203,16 +206,18 @@ class Receiver:
             buffer.seek(scheduled)
             stream.silence = (scheduled, stream.first_ts)  # waiting for the first packet's turn is no underrun
             stream.started = True
+            self.drift.restart()
         elif abs(buffer.position_ts - scheduled) > self.config.resync_s * self.config.fmt.rate:
             buffer.seek(scheduled)
             self.resyncs += 1
+            self.drift.restart()
         position = buffer.position_ts
-        pcm, filled = buffer.read(frames)
+        pcm, filled = buffer.read(self.drift.take(position - scheduled, frames))
         if not filled.all():
             self._count_missing(stream, position, filled)
         elif stream.clock.synchronized:
             self.latency.add(now + self.config.wall_offset_s - stream.clock.wall_of(position))
-        return pcm
+        return fit(pcm, frames)
 
     def _count_missing(self, stream: _Stream, position: int, filled: np.ndarray) -> None:
         if stream.paused or stream.left:
@@ -275,6 +280,9 @@ class Receiver:
             "underruns": self.underruns,
             "samples_missing": self.samples_missing,
             "resyncs": self.resyncs,
+            "drift_ppm": round(self.drift.drift_ppm, 1),
+            "samples_inserted": self.drift.samples_inserted,
+            "samples_dropped": self.drift.samples_dropped,
             "jitter_ms": round(current.jitter_s * 1e3, 3) if current else 0.0,
             "latency_ms": round(self.latency.mean_s * 1e3, 3),
             "latency_p99_ms": round(self.latency.percentile(0.99) * 1e3, 3),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import secrets
 import signal
@@ -18,7 +19,9 @@ from rtpwire.cli import add_network_arguments, ranged
 from rtpwire.net import NetworkError, open_sender
 from station.broadcaster import Broadcaster
 from station.console import CommandError, execute, parse_command, run_console
+from sound.devices import DeviceError, list_devices
 from station.media import MediaLoader, expand_paths
+from station.microphone import Microphone
 from station.packetizer import Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
@@ -27,6 +30,7 @@ from station.source import FileSource, NothingPlayable
 MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP headers: never IP-fragmented
 EXIT_NOTHING_PLAYABLE = 2
 EXIT_NETWORK = 3
+EXIT_DEVICE = 4
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class StationConfig:
     frame_ms: float
     channels: int
     stats_json: Path | None
+    mic: str | None  # broadcast this capture device first ("" for the default one), not the files
 
     @property
     def fmt(self) -> AudioFormat:
@@ -59,8 +64,8 @@ class StationConfig:
 def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser = argparse.ArgumentParser(
         prog="python -m station",
-        description="Broadcast music files as RTP (L16) on an IP multicast group, in real time, with an "
-                    "operator console (PLAY, PAUSE, STATUS, HELP, QUIT).",
+        description="Broadcast music files, or a microphone live, as RTP (L16) on an IP multicast group, in "
+                    "real time, with an operator console (PLAY, PAUSE, MIC, FILES, STATUS, HELP, QUIT).",
         epilog="Traffic stays on this machine unless --interface names a real network interface.")
     parser.add_argument("paths", nargs="*", metavar="PATH", default=["media"],
                         help="music files or folders, played in order and looped (default: media/)")
@@ -73,10 +78,18 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                         help="audio per packet in milliseconds (default 5)")
     parser.add_argument("--mono", action="store_true", help="send mono (payload type 11) instead of stereo")
     parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write the station's figures here at exit")
+    parser.add_argument("--mic", nargs="?", const="", metavar="DEVICE",
+                        help="broadcast a capture device live instead of the files (which FILES switches back "
+                             "to): an index or name from --list-devices, or a PulseAudio source such as "
+                             "SINK.monitor to rebroadcast what this machine plays (default: the default input)")
+    parser.add_argument("--list-devices", action="store_true", help="list the audio input devices and exit")
     args = parser.parse_args(argv)
+    if args.list_devices:
+        print(list_devices("input"))
+        parser.exit()
     config = StationConfig(paths=args.paths, group=args.group, port=args.port, interface=args.interface,
                            ttl=args.ttl, name=args.name, once=args.once, frame_ms=args.frame_ms,
-                           channels=1 if args.mono else 2, stats_json=args.stats_json)
+                           channels=1 if args.mono else 2, stats_json=args.stats_json, mic=args.mic)
     payload = config.samples_per_packet * config.fmt.bytes_per_frame
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
@@ -98,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     files, problems = expand_paths(config.paths)
     for problem in problems:
         _error(problem)
-    if not files:
-        _error("nothing to play: give music files or folders (see --help)")
+    if not files and config.mic is None:
+        _error("nothing to play: give music files or folders, or --mic (see --help)")
         return EXIT_NOTHING_PLAYABLE
     loader = MediaLoader(config.fmt)
     try:
@@ -109,17 +122,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
-    source = FileSource(files, loader, loop=not config.once, report=_error)
+    source: FileSource | None = FileSource(files, loader, loop=not config.once, report=_error) if files else None
     try:
-        first = source.start()
+        if source is not None:
+            source.start()
     except NothingPlayable as e:
         _error(f"{e}; check the files above")
-        return EXIT_NOTHING_PLAYABLE
+        if config.mic is None:
+            return EXIT_NOTHING_PLAYABLE
+        source = None
+    mic = None
+    if config.mic is not None:
+        try:
+            mic = Microphone.open(config.mic or None, config.fmt)
+        except DeviceError as e:
+            _error(str(e))
+            return EXIT_DEVICE
     try:
         rtp_sock = open_sender(config.group, config.port, config.interface, config.ttl)
         rtcp_sock = open_sender(config.group, config.port + 1, config.interface, config.ttl)
     except NetworkError as e:
         _error(str(e))
+        if mic is not None:
+            mic.close()
         return EXIT_NETWORK
     ssrc = secrets.randbits(32)
     packetizer = Packetizer(config.fmt, ssrc, first_sequence=secrets.randbits(16),
@@ -127,8 +152,9 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
     schedule = Schedule(time.monotonic() + 0.05, config.fmt.rate, config.samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname=f"station-{ssrc:08x}@{socket.gethostname()}",
                         name=config.name)
-    broadcaster = Broadcaster(source, packetizer, reporter, rtp_sock, rtcp_sock, config.samples_per_packet,
-                              notify=_error)
+    broadcaster = Broadcaster(source, mic, functools.partial(Microphone.open, fmt=config.fmt), packetizer,
+                              reporter, rtp_sock, rtcp_sock, config.samples_per_packet, notify=_error,
+                              live_spec=config.mic or None)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         broadcaster.stop(f"station stopped ({signal.Signals(signum).name})")
@@ -136,7 +162,7 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     _say(f"on the air: {config.name!r} on {config.link()}")
-    _say(f"now playing: {first.title}")
+    _say(f"now playing: {broadcaster.now_playing().title}")
     _say("type HELP for commands")
     broadcaster.start(schedule)
 
@@ -153,6 +179,7 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
     finally:
         broadcaster.stop()
         broadcaster.join(timeout_s=2.0)
+        broadcaster.close()
         rtp_sock.close()
         rtcp_sock.close()
     status = broadcaster.status()

@@ -1,4 +1,9 @@
-"""The station's real-time loop: one thread that paces packets onto the group against absolute deadlines."""
+"""The station's real-time loop: one thread that paces packets onto the group against absolute deadlines.
+
+What it sends comes from one source at a time, the music files or a live capture device, switched between two
+packets: the timeline, the sequence numbers and the pacing go on untouched, so listeners hear the new source at
+once, with no stall and no burst. A live source that fails hands over to the files.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,36 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from socket import socket
+from typing import Protocol
+
+import numpy as np
 
 from rtpwire.histogram import Histogram
 from rtpwire.nowplaying import NowPlaying
 from station.packetizer import Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
+from sound.devices import DeviceError
 from station.source import FileSource
+
+
+class Source(Protocol):
+    """What the broadcaster reads from: `read` gives up to `frames` samples, None when there is nothing now."""
+
+    finished: bool  # nothing more will come: the station goes off the air
+    failure: str | None  # why the source cannot go on (a device vanished), None while it works
+
+    @property
+    def title(self) -> str: ...
+    def read(self, frames: int) -> np.ndarray | None: ...
+    def progress_s(self) -> tuple[float, float]: ...
+
+
+class LiveSource(Source, Protocol):
+    def close(self) -> None: ...
+
+
+OpenLive = Callable[[str | None], LiveSource]  # a device spec (None: the default) to a source; DeviceError
 
 MAX_CATCH_UP_S = 0.2  # later than this (machine suspended, process stopped), skip ahead instead of bursting
 
@@ -21,6 +49,7 @@ MAX_CATCH_UP_S = 0.2  # later than this (machine suspended, process stopped), sk
 @dataclass(frozen=True)
 class StationStatus:
     paused: bool
+    live: bool  # a capture device, not the files
     title: str
     position_s: float
     duration_s: float
@@ -34,9 +63,16 @@ class StationStatus:
 
 
 class Broadcaster:
-    def __init__(self, source: FileSource, packetizer: Packetizer, reporter: Reporter, rtp_sock: socket,
-                 rtcp_sock: socket, samples_per_packet: int, notify: Callable[[str], None]) -> None:
-        self._source = source
+    def __init__(self, files: FileSource | None, live: LiveSource | None, open_live: OpenLive,
+                 packetizer: Packetizer, reporter: Reporter, rtp_sock: socket, rtcp_sock: socket,
+                 samples_per_packet: int, notify: Callable[[str], None], live_spec: str | None = None) -> None:
+        """On the air first: `live` if given (opened from `live_spec`), else `files`, which FILES and a failing
+        live source come back to."""
+        self._files = files
+        self._live = live
+        self._source: Source | None = live if live is not None else files
+        self._open_live = open_live
+        self._live_spec = live_spec
         self._packetizer = packetizer
         self._reporter = reporter
         self._rtp_sock = rtp_sock
@@ -82,18 +118,57 @@ class Broadcaster:
     def join(self, timeout_s: float | None = None) -> None:
         self._thread.join(timeout_s)
 
+    def use_live(self, spec: str | None) -> str:
+        """Put the capture device `spec` names on the air (None: the last one asked for, else the default);
+        the answer for the operator. A device that cannot be opened leaves the current source on."""
+        spec = spec if spec is not None else self._live_spec
+        try:
+            live = self._open_live(spec)
+        except DeviceError as e:
+            return f"error: {e}"
+        self._live_spec = spec
+        self._switch(live)
+        return f"on the air: {live.title}"
+
+    def use_files(self) -> str:
+        if self._files is None:
+            return "error: no playable music files (give some on the command line)"
+        if self._live is None:
+            return "already playing the files"
+        self._switch(None)
+        return f"on the air: {self._files.title}"
+
+    def _switch(self, live: LiveSource | None, replacing: Source | None = None) -> bool:
+        """To `live`, or back to the files, between two packets; with `replacing`, only if that is still the
+        live source. The live source left is closed off this thread: closing a device may take a while, and
+        must not delay a packet."""
+        with self._lock:
+            if replacing is not None and replacing is not self._live:
+                return False
+            old, self._live = self._live, live
+            self._source = live if live is not None else self._files
+            self._state_changed = True
+        if old is not None:
+            threading.Thread(target=old.close, name="close source", daemon=True).start()
+        return True
+
+    def close(self) -> None:
+        """After the loop ended: release the live source still on the air."""
+        if self._live is not None:
+            self._live.close()
+
     def now_playing(self) -> NowPlaying:
-        track = self._source.current
-        return NowPlaying(paused=self._paused, title=track.title if track else "")
+        return NowPlaying(paused=self._paused, title=self._source.title if self._source else "")
 
     def status(self) -> StationStatus:
-        track = self._source.current
-        rate = self._packetizer.fmt.rate
+        source = self._source
+        position_s, duration_s = source.progress_s() if source else (0.0, 0.0)
         return StationStatus(
             paused=self._paused,
-            title=track.title if track else "",
-            position_s=self._source.position_samples / rate,
-            duration_s=len(track.pcm) / rate if track else 0.0,
+            live=self._live is not None,
+            title=source.title if source else "",
+            position_s=position_s,
+            duration_s=duration_s,
             packets_sent=self._packetizer.packet_count,
             octets_sent=self._packetizer.octet_count,
             slots_skipped=self.slots_skipped,
@@ -114,6 +189,20 @@ class Broadcaster:
     def _send_rtcp(self, now: float) -> None:
         self._send(self._rtcp_sock, self._reporter.report(now, time.time(), self.now_playing()))
 
+    def _read(self, source: Source) -> np.ndarray | None:
+        """The next packet's samples; none while paused. A live source is read all the same and its samples
+        dropped, so that its backlog stays current and PLAY resumes live, not with what was said meanwhile."""
+        if not self._paused:
+            return source.read(self._samples_per_packet)
+        if source is self._live:
+            source.read(self._samples_per_packet)
+        return None
+
+    def _fall_back(self, failed: Source, failure: str) -> None:
+        if self._switch(None, replacing=failed):  # unless the operator switched away from it meanwhile
+            self._notify(f"{failure}: back to the files" if self._files is not None
+                         else f"{failure}: nothing on the air until MIC or FILES")
+
     def _run(self) -> None:
         schedule = self._schedule
         assert schedule is not None
@@ -131,7 +220,8 @@ class Broadcaster:
                 slot = skipped_to
                 deadline = schedule.deadline_s(slot)
             with self._lock:
-                pcm = None if self._paused else self._source.read(self._samples_per_packet)
+                source = self._source
+                pcm = None if source is None else self._read(source)
                 state_changed, self._state_changed = self._state_changed, False
             if pcm is not None:
                 packet = self._packetizer.packetize(pcm, schedule.stream_ts(slot))
@@ -139,7 +229,9 @@ class Broadcaster:
                 self.send_error.add(time.monotonic() - deadline)
             if state_changed or self._reporter.due(now):
                 self._send_rtcp(now)
-            if pcm is None and self._source.finished:
+            if source is not None and source.failure:
+                self._fall_back(source, source.failure)
+            if pcm is None and source is not None and source.finished:
                 self.stop("end of queue")
                 break
             slot += 1

@@ -18,11 +18,15 @@ from station.broadcaster import Broadcaster, StationStatus
 COMMANDS = {
     "PLAY": "resume the stream at the exact sample where it was paused",
     "PAUSE": "stop sending audio (RTCP goes on, so listeners know the station is alive and paused)",
+    "MIC": "broadcast a capture device live: MIC [DEVICE] (a name or index from --list-devices, or a "
+           "PulseAudio source such as SINK.monitor; default: the last one, else the system's default)",
+    "FILES": "back to the music files, where they were left",
     "STATUS": "show what is playing, where the station sends, and its timing figures",
     "HELP": "list the commands",
     "QUIT": "send BYE to the listeners and stop the station",
 }
-ALIASES = {"EXIT": "QUIT", "?": "HELP", "RESUME": "PLAY"}
+ALIASES = {"EXIT": "QUIT", "?": "HELP", "RESUME": "PLAY", "MICROPHONE": "MIC", "LIVE": "MIC", "MUSIC": "FILES"}
+TAKES_ARGUMENTS = {"HELP", "MIC"}
 
 
 class CommandError(ValueError):
@@ -46,7 +50,7 @@ def parse_command(line: str) -> Command | None:
         close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
         hint = f" — did you mean {close[0]}?" if close else f"; commands: {', '.join(COMMANDS)}"
         raise CommandError(f"unknown command {words[0]}{hint}")
-    if name != "HELP" and len(words) > 1:
+    if name not in TAKES_ARGUMENTS and len(words) > 1:
         raise CommandError(f"{name} takes no arguments (got {' '.join(words[1:])!r})")
     return Command(name, tuple(words[1:]))
 
@@ -103,8 +107,10 @@ async def _prompt_loop(handle: Callable[[str], str | None], stopping: threading.
 
 def format_status(status: StationStatus, link: str) -> str:
     state = "paused" if status.paused else "playing"
+    where = f"live, on the air {_clock(status.position_s)}" if status.live \
+        else f"{_clock(status.position_s)} / {_clock(status.duration_s)}"
     return "\n".join([
-        f"{state}  {status.title or '-'}  {_clock(status.position_s)} / {_clock(status.duration_s)}",
+        f"{state}  {status.title or '-'}  {where}",
         f"sending {link}",
         f"sent {status.packets_sent} packets ({status.octets_sent / 1e6:.1f} MB of audio); send error "
         f"p50 {status.send_error_p50_ms:.2f} ms, p99 {status.send_error_p99_ms:.2f} ms, "
@@ -124,6 +130,10 @@ def execute(command: Command, station: Broadcaster, link: str) -> str:
         return "playing" if station.play() else "already playing"
     if command.name == "PAUSE":
         return "paused" if station.pause() else "already paused"
+    if command.name == "MIC":
+        return station.use_live(" ".join(command.args) or None)
+    if command.name == "FILES":
+        return station.use_files()
     if command.name == "STATUS":
         return format_status(station.status(), link)
     if command.name == "HELP":

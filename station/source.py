@@ -20,6 +20,8 @@ class NothingPlayable(Exception):
 
 
 class FileSource:
+    failure: str | None = None  # files that fail are skipped, so the source itself never does
+
     def __init__(self, files: list[Path], loader: MediaLoader, loop: bool, report: Callable[[str], None]) -> None:
         self._files = files
         self._loader = loader
@@ -31,6 +33,17 @@ class FileSource:
         self._pending: tuple[int, Future[bytes]] | None = None
         self._failures_in_a_row = 0
         self.finished = False  # the queue was played out (once), or every file turned out unplayable
+
+    @property
+    def title(self) -> str:
+        return self.current.title if self.current else ""
+
+    def progress_s(self) -> tuple[float, float]:
+        """Where the current track is, and how long it is (seconds)."""
+        if self.current is None:
+            return 0.0, 0.0
+        rate = self._loader.fmt.rate
+        return self.position_samples / rate, len(self.current.pcm) / rate
 
     def start(self) -> Track:
         """Decode the first playable file, reporting the bad ones; NothingPlayable if there is none."""

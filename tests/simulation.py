@@ -7,7 +7,9 @@ what the station sends; the link delays, drops, duplicates and reorders datagram
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,32 +40,39 @@ def tone_pcm(seconds: float, seed: int = 1) -> np.ndarray:
     return pcm
 
 
-def broadcast(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float, float], ...] = (),
-              ssrc: int = 0x1234ABCD, first_sequence: int = 1000, first_timestamp: int = 5000,
-              bye: bool = True, report_interval_s: float = 1.0) -> list[Datagram]:
-    """Everything a station sends for `pcm`, paused during `pauses` (station times), with send times."""
+def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float, float], ...] = (),
+             ssrc: int = 0x1234ABCD, first_sequence: int = 1000, first_timestamp: int = 5000,
+             bye: bool = True, report_interval_s: float = 1.0, seconds: float | None = None,
+             samples_per_packet: int = SPP) -> Iterator[Datagram]:
+    """Everything a station sends for `pcm` (looped for `seconds` of audio when given), paused during `pauses`
+    (station times), with send times, one datagram at a time."""
     packetizer = Packetizer(L16_STEREO, ssrc, first_sequence, first_timestamp)
-    schedule = Schedule(start_s, L16_STEREO.rate, SPP)
+    schedule = Schedule(start_s, L16_STEREO.rate, samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s)
-    out: list[Datagram] = []
+    total = len(pcm) if seconds is None else L16_STEREO.samples_for(seconds)
     position = 0
     slot = 0
     was_paused = False
-    while position < len(pcm):
+    while position < total:
         now = schedule.deadline_s(slot)
         paused = any(a <= now < b for a, b in pauses)
         if not paused:
-            chunk = pcm[position: position + SPP]
+            start = position % len(pcm)
+            chunk = pcm[start: start + min(samples_per_packet, total - position)]
             position += len(chunk)
-            out.append(Datagram(now, True, bytes(packetizer.packetize(chunk, schedule.stream_ts(slot)))))
+            yield Datagram(now, True, bytes(packetizer.packetize(chunk, schedule.stream_ts(slot))))
         if paused != was_paused or reporter.due(now):
-            out.append(Datagram(now, False, reporter.report(now, now + WALL_OFFSET_S, NowPlaying(paused, "t"))))
+            yield Datagram(now, False, reporter.report(now, now + WALL_OFFSET_S, NowPlaying(paused, "t")))
         was_paused = paused
         slot += 1
     if bye:
         now = schedule.deadline_s(slot)
-        out.append(Datagram(now, False, reporter.bye(now, now + WALL_OFFSET_S, "end")))
-    return out
+        yield Datagram(now, False, reporter.bye(now, now + WALL_OFFSET_S, "end"))
+
+
+def broadcast(pcm: np.ndarray, **options: Any) -> list[Datagram]:
+    """All of `transmit` at once, for links that reorder."""
+    return list(transmit(pcm, **options))
 
 
 def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, jitter_s: float = 0.0,
@@ -88,22 +97,28 @@ def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, ji
 
 class Playout:
     """Pulls PERIOD_FRAMES at a time, delivering each datagram before the first read at or after its arrival,
-    as the listener's paced loop does. It can be resumed (`until` again) without losing a datagram."""
+    as the listener's paced loop does. It can be resumed (`until` again) without losing a datagram.
 
-    def __init__(self, receiver: Receiver, arrivals: list[Datagram], from_s: float = 0.0) -> None:
+    `card_ppm` makes the reader's clock run that much fast (+) or slow (-) against the station's, as a sound
+    card's crystal does: reads then come at intervals of PERIOD_FRAMES / (rate * (1 + ppm / 1e6))."""
+
+    def __init__(self, receiver: Receiver, arrivals: Iterable[Datagram], from_s: float = 0.0,
+                 card_ppm: float = 0.0) -> None:
         self._receiver = receiver
-        self._pending = [d for d in arrivals if d.time_s >= from_s]
-        self._index = 0
+        self._arrivals = iter(arrivals)
+        self._next: Datagram | None = next(self._arrivals, None)
         self._from_s = from_s
+        self._period_s = PERIOD_FRAMES / (L16_STEREO.rate * (1 + card_ppm / 1e6))
         self._period = 0
 
     def until(self, until_s: float) -> np.ndarray:
         out = []
-        while (now := self._from_s + self._period * PERIOD_FRAMES / L16_STEREO.rate) < until_s:
-            while self._index < len(self._pending) and self._pending[self._index].time_s <= now:
-                d = self._pending[self._index]
-                (self._receiver.on_rtp if d.is_rtp else self._receiver.on_rtcp)(d.data, d.time_s)
-                self._index += 1
+        while (now := self._from_s + self._period * self._period_s) < until_s:
+            while self._next is not None and self._next.time_s <= now:
+                d = self._next
+                if d.time_s >= self._from_s:
+                    (self._receiver.on_rtp if d.is_rtp else self._receiver.on_rtcp)(d.data, d.time_s)
+                self._next = next(self._arrivals, None)
             out.append(self._receiver.read(PERIOD_FRAMES, now))
             self._period += 1
         return np.concatenate(out) if out else np.zeros((0, L16_STEREO.channels), dtype=np.int16)
@@ -112,6 +127,20 @@ class Playout:
 def play(receiver: Receiver, arrivals: list[Datagram], until_s: float, from_s: float = 0.0) -> np.ndarray:
     """One uninterrupted run of a Playout from `from_s` to `until_s`."""
     return Playout(receiver, arrivals, from_s).until(until_s)
+
+
+def samples_skipped(heard: np.ndarray, source: np.ndarray) -> int | None:
+    """How many samples of the end of `source` `heard` lacks, if it is that end with single samples dropped
+    (as drift compensation does); None if it is not. Test sources are noise, so matching greedily is exact."""
+    source_rows = [tuple(row) for row in source]
+    position = len(source_rows) - 1
+    for row in reversed([tuple(row) for row in heard]):
+        while position >= 0 and source_rows[position] != row:
+            position -= 1
+        if position < 0:
+            return None
+        position -= 1
+    return len(source_rows) - len(heard) - (position + 1)
 
 
 def audible(pcm: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ LINK = "239.255.0.1:5004 (RTCP 5005) via 127.0.0.1, ttl 1"
 
 
 def _status(**changes) -> StationStatus:
-    fields = dict(paused=False, title="Blue Monk", position_s=75.9, duration_s=3601.0, packets_sent=1234,
+    fields = dict(paused=False, live=False, title="Blue Monk", position_s=75.9, duration_s=3601.0, packets_sent=1234,
                   octets_sent=2_500_000, slots_skipped=2, send_errors=1, send_error_p50_ms=0.0123,
                   send_error_p99_ms=0.5, send_error_max_ms=1.25)
     fields.update(changes)
@@ -24,12 +24,23 @@ def _status(**changes) -> StationStatus:
 
 
 class FakeStation:
-    """What execute() needs of a Broadcaster: play/pause answering whether they changed anything."""
+    """What execute() needs of a Broadcaster: play/pause answering whether they changed anything, and the
+    source switches recording what they were asked for."""
 
     def __init__(self, paused: bool = False) -> None:
         self.paused = paused
         self.stops: list[str] = []
         self.status_calls = 0
+        self.live_specs: list[str | None] = []
+        self.files_calls = 0
+
+    def use_live(self, spec: str | None) -> str:
+        self.live_specs.append(spec)
+        return f"on the air: live {spec}"
+
+    def use_files(self) -> str:
+        self.files_calls += 1
+        return "on the air: the files"
 
     def play(self) -> bool:
         changed = self.paused
@@ -68,7 +79,9 @@ def test_blank_line_is_none(line):
 
 
 @pytest.mark.parametrize("line, name", [("EXIT", "QUIT"), ("exit", "QUIT"), ("RESUME", "PLAY"),
-                                        ("resume", "PLAY"), ("?", "HELP")])
+                                        ("resume", "PLAY"), ("?", "HELP"), ("MICROPHONE", "MIC"),
+                                        ("microphone", "MIC"), ("LIVE", "MIC"), ("live", "MIC"),
+                                        ("MUSIC", "FILES"), ("music", "FILES")])
 def test_aliases(line, name):
     assert parse_command(line) == Command(name)
 
@@ -102,7 +115,7 @@ def test_unknown_command_keeps_what_was_typed():
 def test_far_off_word_lists_commands():
     with pytest.raises(CommandError) as info:
         parse_command("xyzzy")
-    assert str(info.value) == "unknown command xyzzy; commands: PLAY, PAUSE, STATUS, HELP, QUIT"
+    assert str(info.value) == "unknown command xyzzy; commands: PLAY, PAUSE, MIC, FILES, STATUS, HELP, QUIT"
     assert "did you mean" not in str(info.value)
 
 
@@ -116,6 +129,8 @@ def test_command_error_is_a_value_error():
     ("play it again", "PLAY takes no arguments (got 'it again')"),
     ("exit now", "QUIT takes no arguments (got 'now')"),
     ("status please", "STATUS takes no arguments (got 'please')"),
+    ("FILES now", "FILES takes no arguments (got 'now')"),
+    ("music Blue Monk.flac", "FILES takes no arguments (got 'Blue Monk.flac')"),
 ])
 def test_arguments_rejected(line, message):
     with pytest.raises(CommandError) as info:
@@ -125,6 +140,38 @@ def test_arguments_rejected(line, message):
 
 def test_help_accepts_an_argument():
     assert parse_command("help pause") == Command("HELP", ("pause",))
+
+
+def test_mic_without_a_device():
+    assert parse_command("mic") == Command("MIC", ())
+
+
+@pytest.mark.parametrize("line, args", [
+    ("MIC 3", ("3",)),
+    ("mic pulse", ("pulse",)),
+    ("mic alsa_output.pci-0000_00_1f.3.analog-stereo.monitor",
+     ("alsa_output.pci-0000_00_1f.3.analog-stereo.monitor",)),
+    ("MIC USB Audio CODEC", ("USB", "Audio", "CODEC")),  # a device name keeps its case, word by word
+    ("  live   Built-in   Microphone \n", ("Built-in", "Microphone")),
+    ("microphone HDA Intel PCH: ALC3246 Analog (hw:0,0)", ("HDA", "Intel", "PCH:", "ALC3246", "Analog", "(hw:0,0)")),
+])
+def test_mic_keeps_its_device_words_with_their_case(line, args):
+    assert parse_command(line) == Command("MIC", args)
+
+
+def test_mic_alias_name_is_case_insensitive_but_its_argument_is_not():
+    assert parse_command("LiVe Default") == Command("MIC", ("Default",))
+
+
+def test_files_without_arguments():
+    assert parse_command("files") == Command("FILES", ())
+    assert parse_command(" Music ") == Command("FILES", ())
+
+
+def test_files_misspelling_suggests_files():
+    with pytest.raises(CommandError) as info:
+        parse_command("FILS")
+    assert str(info.value) == "unknown command FILS — did you mean FILES?"
 
 
 # execute
@@ -159,6 +206,50 @@ def test_status_formats_the_station_status():
     assert answer.startswith("paused  Blue Monk")
 
 
+def test_mic_without_a_device_asks_for_the_last_one():
+    station = FakeStation()
+    assert execute(Command("MIC"), station, LINK) == "on the air: live None"
+    assert station.live_specs == [None]
+    assert station.files_calls == 0
+
+
+def test_mic_device_words_joined_by_single_spaces():
+    station = FakeStation()
+    answer = execute(parse_command("mic  USB   Audio CODEC"), station, LINK)
+    assert station.live_specs == ["USB Audio CODEC"]
+    assert answer == "on the air: live USB Audio CODEC"
+
+
+@pytest.mark.parametrize("line", ["MIC 3", "microphone 3", "live 3"])
+def test_mic_aliases_dispatch_to_use_live(line):
+    station = FakeStation()
+    execute(parse_command(line), station, LINK)
+    assert station.live_specs == ["3"]
+
+
+@pytest.mark.parametrize("line", ["FILES", "music"])
+def test_files_dispatches_to_use_files(line):
+    station = FakeStation()
+    assert execute(parse_command(line), station, LINK) == "on the air: the files"
+    assert station.files_calls == 1
+    assert station.live_specs == []
+
+
+def test_mic_and_files_answer_what_the_station_says():
+    class Refusing(FakeStation):
+        def use_live(self, spec):
+            super().use_live(spec)
+            return "error: no capture device named 'nope'"
+
+        def use_files(self):
+            super().use_files()
+            return "already playing the files"
+
+    station = Refusing()
+    assert execute(parse_command("mic nope"), station, LINK) == "error: no capture device named 'nope'"
+    assert execute(parse_command("files"), station, LINK) == "already playing the files"
+
+
 def test_help_answers_help_text():
     assert execute(Command("HELP"), FakeStation(), LINK) == help_text()
 
@@ -173,7 +264,7 @@ def test_quit_stops_the_station(line):
 
 def test_other_commands_do_not_stop():
     station = FakeStation()
-    for name in ("PLAY", "PAUSE", "STATUS", "HELP"):
+    for name in ("PLAY", "PAUSE", "MIC", "FILES", "STATUS", "HELP"):
         execute(Command(name), station, LINK)
     assert station.stops == []
 
@@ -212,6 +303,25 @@ def test_format_status_without_a_track():
 def test_format_status_times_round_down_to_seconds():
     text = format_status(_status(position_s=59.999, duration_s=60.0), LINK)
     assert text.splitlines()[0].endswith("0:59 / 1:00")
+
+
+def test_format_status_live_shows_time_on_the_air_not_a_duration():
+    text = format_status(_status(live=True, title="live: USB Audio CODEC (#3)", position_s=125.7, duration_s=0.0),
+                         LINK)
+    lines = text.splitlines()
+    assert lines[0] == "playing  live: USB Audio CODEC (#3)  live, on the air 2:05"
+    assert " / " not in lines[0]
+    assert lines[1:] == format_status(_status(), LINK).splitlines()[1:]  # the figures are the same as for files
+
+
+def test_format_status_live_paused():
+    text = format_status(_status(live=True, paused=True, title="live: pulse (#7)", position_s=3600.0), LINK)
+    assert text.splitlines()[0] == "paused  live: pulse (#7)  live, on the air 60:00"
+
+
+def test_format_status_live_ignores_a_duration():
+    text = format_status(_status(live=True, position_s=1.0, duration_s=3601.0), LINK)
+    assert "60:01" not in text.splitlines()[0]
 
 
 # help_text

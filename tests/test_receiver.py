@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from simulation import PERIOD_FRAMES, SPP, WALL_OFFSET_S, Playout, audible, broadcast, link, play, tone_pcm
+from simulation import (PERIOD_FRAMES, SPP, WALL_OFFSET_S, Playout, audible, broadcast, link, play,
+                        samples_skipped, tone_pcm)
 
 from listener.receiver import Receiver, ReceiverConfig, State
 from rtpwire.audio import L16_MONO, L16_STEREO
@@ -137,13 +138,18 @@ def test_timestamp_wraparound():
 
 
 def test_join_mid_stream():
+    """Before the first sender report the schedule assumes no transit; once it arrives, the 1 ms the link takes
+    is taken up by dropping a few single samples (no jump), after which playout is exact again."""
     source = tone_pcm(2.0)
     r = receiver(now=1.0)
     out = play(r, link(broadcast(source, start_s=0.1)), from_s=1.0, until_s=2.5)
     heard = audible(out)
+    stats = r.stats(2.5)
     assert len(heard) > 0.9 * 44100
-    assert np.array_equal(heard, source[-len(heard):])
-    assert r.stats(2.5)["underruns"] == 0
+    assert stats["underruns"] == 0 and stats["resyncs"] == 0
+    assert 0 < stats["samples_dropped"] <= L16_STEREO.samples_for(0.001) and stats["samples_inserted"] == 0
+    skipped = samples_skipped(heard, source)  # some drops fall in the silence before the first packet's turn
+    assert skipped is not None and skipped <= stats["samples_dropped"]
 
 
 def test_station_restart_new_ssrc():

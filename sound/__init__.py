@@ -1,0 +1,1 @@
+"""What touches sound itself, shared by the station and the listener: devices, and clock drift."""

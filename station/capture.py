@@ -1,0 +1,96 @@
+"""What a capture device recorded, waiting for the station's clock to send it (sans-IO).
+
+The microphone writes at its own clock, in blocks of its own size; the station reads a packet's worth at each of
+its own deadlines. A small backlog (`target_s`) absorbs the blocks' granularity, and the two clocks' drift is
+compensated sample by sample so the backlog stays there. A read always returns exactly the frames asked for: an
+empty backlog gives silence, counted, and the backlog fills up to its target again before it is read, so one
+late block costs one gap, not a stutter.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from rtpwire.audio import AudioFormat
+from sound.drift import DriftCompensator, fit
+
+
+class CaptureBuffer:
+    def __init__(self, fmt: AudioFormat, target_s: float = 0.05, capacity_s: float = 1.0,
+                 patience_s: float = 5.0, deadband_s: float = 0.015) -> None:
+        """`patience_s`: how long a device may deliver nothing before it counts as stalled (PulseAudio may take
+        a second or two to start a new capture stream); `deadband_s`: the backlog's own swing, blocks in and
+        packets out of different sizes, is not drift."""
+        self.fmt = fmt
+        self.target_samples = fmt.samples_for(target_s)
+        self.capacity_samples = fmt.samples_for(capacity_s)
+        self._patience_samples = fmt.samples_for(patience_s)
+        self._blocks: deque[np.ndarray] = deque()  # appended by the capture thread, popped by the reader
+        self._pushed = 0  # written by the capture thread only
+        self._taken = 0  # written by the reader only
+        self._primed = False
+        self._pushed_seen = 0  # what had been pushed at the previous read
+        self._starved = 0  # samples read in a row while nothing was captured
+        self.drift = DriftCompensator(fmt.rate, deadband_s=deadband_s)
+        self.underruns = 0
+        self.samples_missing = 0
+        self.samples_discarded = 0
+        self.samples_read = 0  # what read() returned, silence included: how long the source has been on
+
+    def push(self, pcm: np.ndarray) -> None:
+        """A block the device recorded, (frames, channels) int16. Called from the capture thread: it only
+        appends, so it never waits on the reader."""
+        self._blocks.append(pcm)
+        self._pushed += len(pcm)
+
+    @property
+    def level_samples(self) -> int:
+        return self._pushed - self._taken
+
+    @property
+    def stalled(self) -> bool:
+        """Reads have found nothing captured for `patience_s`: the device stopped delivering."""
+        return self._starved >= self._patience_samples
+
+    def read(self, frames: int) -> np.ndarray:
+        """Exactly `frames` samples of what was captured, oldest first; silence while priming or starved."""
+        self.samples_read += frames
+        pushed = self._pushed
+        self._starved = 0 if pushed != self._pushed_seen else self._starved + frames
+        self._pushed_seen = pushed
+        level = self.level_samples
+        if level > self.capacity_samples:  # the reader stalled: drop the oldest, back to a live backlog
+            self._discard(level - self.target_samples)
+            self.drift.restart()
+            level = self.level_samples
+        if not self._primed:
+            if level < self.target_samples:
+                return self.fmt.silence(frames)
+            self._primed = True
+        wanted = self.drift.take(self.target_samples - level, frames)
+        pcm = self._take(wanted)
+        if len(pcm) < wanted:
+            self.underruns += 1
+            self.samples_missing += wanted - len(pcm)
+            self._primed = False
+            pcm = np.concatenate([pcm, self.fmt.silence(wanted - len(pcm))])
+        return fit(pcm, frames)
+
+    def _take(self, count: int) -> np.ndarray:
+        parts = []
+        while count > 0 and self._blocks:
+            block = self._blocks[0]
+            if len(block) <= count:
+                self._blocks.popleft()
+            else:
+                self._blocks[0] = block[count:]
+                block = block[:count]
+            parts.append(block)
+            count -= len(block)
+            self._taken += len(block)
+        return np.concatenate(parts) if parts else self.fmt.silence(0)
+
+    def _discard(self, count: int) -> None:
+        self.samples_discarded += len(self._take(count))

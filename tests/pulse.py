@@ -1,0 +1,141 @@
+"""A private PulseAudio server for tests: a real audio stack on a machine with no sound card.
+
+The daemon runs in a temporary runtime directory with an anonymous socket of its own, so it neither sees nor
+disturbs any other server. Null sinks stand in for sound cards: what is played into one can be recorded from
+its `.monitor` source, and that monitor serves as a microphone. Every process is bounded by a timeout and
+stopped by its own PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RATE = 44100
+CHANNELS = 2
+
+
+class PulseServer:
+    def __init__(self, runtime_dir: Path) -> None:
+        self.runtime_dir = runtime_dir
+        self.socket = runtime_dir / "native"
+        self.env = {"PULSE_SERVER": f"unix:{self.socket}", "PULSE_RUNTIME_PATH": str(runtime_dir),
+                    "XDG_RUNTIME_DIR": str(runtime_dir), "HOME": str(runtime_dir)}
+        self._log = (runtime_dir / "pulseaudio.log").open("w")
+        self.process = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "-n",
+             "--use-pid-file=no", "--disable-shm", "--enable-memfd=no", f"--load=module-native-protocol-unix auth-anonymous=1 "
+             f"socket={self.socket}", "--log-target=stderr"],
+            env=dict(os.environ, **self.env), stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"PulseAudio did not start: {(runtime_dir / 'pulseaudio.log').read_text()}")
+            time.sleep(0.05)
+
+    def pactl(self, *args: str) -> str:
+        return subprocess.run(["pactl", *args], env=dict(os.environ, **self.env), capture_output=True, text=True,
+                              timeout=10, check=True).stdout
+
+    def _answers(self) -> bool:
+        try:
+            self.pactl("info")
+            return True
+        except subprocess.SubprocessError:
+            return False
+
+    def add_sink(self, name: str) -> int:
+        """A null sink of the stream's own format (no resampling); its module index, to unload it."""
+        return int(self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
+                              f"channels={CHANNELS}", "format=s16le").strip())
+
+    def record(self, source: str, path: Path) -> subprocess.Popen[bytes]:
+        """Starts recording `source` as raw s16le stereo into `path`; stop it by its PID."""
+        return subprocess.Popen(["parec", "-d", source, "--raw", "--format=s16le", f"--rate={RATE}",
+                                 f"--channels={CHANNELS}", "--latency-msec=20"],
+                                env=dict(os.environ, **self.env), stdout=path.open("wb"),
+                                stderr=subprocess.DEVNULL)
+
+    def play(self, sink: str, wav: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["paplay", "-d", sink, str(wav)], env=dict(os.environ, **self.env),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+
+
+def available() -> bool:
+    return all(shutil.which(tool) for tool in ("pulseaudio", "pactl", "parec", "paplay"))
+
+
+def read_raw(path: Path) -> np.ndarray:
+    return np.frombuffer(path.read_bytes()[: path.stat().st_size // 4 * 4], dtype="<i2").reshape(-1, CHANNELS)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def chord_pcm(seconds: float, seed: int = 1) -> np.ndarray:
+    """Music-like test audio: a chord every quarter second, partials below 2 kHz, never silent.
+
+    Unlike noise, it survives the drift compensation's odd repeated or dropped sample (a one-sample shift of a
+    2 kHz partial still correlates at 0.98), so a recording of it is judged on what a listener hears."""
+    rng = np.random.default_rng(seed)
+    notes_hz = 110.0 * 2 ** (np.array([0, 3, 5, 7, 10, 12, 15, 17, 19, 22, 24]) / 12)
+    note_samples = RATE // 4
+    t = np.arange(note_samples) / RATE
+    fade = np.minimum(1.0, np.minimum(np.arange(note_samples), np.arange(note_samples)[::-1]) / (0.01 * RATE))
+    blocks = []
+    for _ in range(int(np.ceil(seconds * 4))):
+        chord = rng.choice(notes_hz, size=3, replace=False)
+        left = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) for f in chord)
+        right = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) for f in chord[::-1] * 1.5)
+        blocks.append(np.stack([left, right], axis=1) * (0.2 + 0.8 * fade[:, None]))
+    pcm = np.concatenate(blocks)[: round(seconds * RATE)]
+    return (pcm / np.abs(pcm).max() * 16000).astype(np.int16)
+
+
+@dataclass(frozen=True)
+class Match:
+    offset: int  # where the source starts in the recording (samples)
+    correlation: float  # Pearson correlation of the source with that stretch of the recording
+    gaps: int  # 5 ms windows where the source sounds and the recording is (nearly) silent
+
+
+def locate(recording: np.ndarray, source: np.ndarray) -> Match:
+    """Finds `source` in `recording` by cross-correlation, and judges the recording over the whole source."""
+    rec, src = recording.astype(np.float64).mean(axis=1), source.astype(np.float64).mean(axis=1)
+    if len(rec) < len(src):
+        return Match(0, 0.0, len(src) // (RATE // 200))
+    size = 1 << (len(rec) + len(src)).bit_length()
+    scores = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(src, size)), size)
+    offset = int(np.argmax(scores[: len(rec) - len(src) + 1]))
+    stretch = recording[offset: offset + len(source)].astype(np.float64)
+    correlation = float(np.corrcoef(stretch.ravel(), source.astype(np.float64).ravel())[0, 1])
+    window = RATE // 200
+    count = len(source) // window
+    src_rms = np.sqrt((source[: count * window].astype(np.float64) ** 2).reshape(count, -1).mean(axis=1))
+    rec_rms = np.sqrt((stretch[: count * window] ** 2).reshape(count, -1).mean(axis=1))
+    gaps = int(np.count_nonzero((src_rms > 500) & (rec_rms < 0.3 * src_rms)))
+    return Match(offset, correlation, gaps)

@@ -1,0 +1,382 @@
+"""Broadcaster: switching between the files and a live source, and the loop falling back when a live one fails.
+
+Most tests never start the loop's thread: the switches, status() and now_playing() are called as the console
+would. The loop tests run the real thread briefly against sockets on loopback (unicast, never multicast) and wait
+on events, bounded, never on the wall clock.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from rtpwire.audio import L16_STEREO
+from rtpwire.nowplaying import NowPlaying
+from rtpwire.rtcp import Bye, parse_compound
+from rtpwire.rtp import RtpPacket
+from sound.devices import DeviceError
+from station.broadcaster import Broadcaster
+from station.packetizer import Packetizer
+from station.reporter import Reporter
+from station.schedule import Schedule
+
+SPP = 220
+SSRC = 0x5EED_CAFE
+WAIT_S = 5.0  # bound on every wait for the thread; the events normally come within milliseconds
+
+
+class FakeSource:
+    """A source sending a constant value, so packets tell which source they came from."""
+
+    def __init__(self, title: str, value: int, duration_s: float = 0.0) -> None:
+        self.title = title
+        self.value = value
+        self.duration_s = duration_s
+        self.finished = False
+        self.failure: str | None = None
+        self.reads = 0
+        self.read_enough = threading.Event()  # set after `enough` reads
+        self.enough = 10
+        self.fail_after: int | None = None  # reads after which `failure` is set
+        self.closes = 0
+        self.closed = threading.Event()
+
+    def read(self, frames: int) -> np.ndarray | None:
+        self.reads += 1
+        if self.reads >= self.enough:
+            self.read_enough.set()
+        if self.fail_after is not None and self.reads >= self.fail_after:
+            self.failure = f"capture device {self.title} stopped"
+        return np.full((frames, 2), self.value, dtype=np.int16)
+
+    def progress_s(self) -> tuple[float, float]:
+        return self.reads * SPP / L16_STEREO.rate, self.duration_s
+
+    def close(self) -> None:
+        self.closes += 1
+        self.closed.set()
+
+
+class Opener:
+    """open_live: a new FakeSource per device spec; specs listed in `missing` raise DeviceError."""
+
+    def __init__(self, missing: tuple[str | None, ...] = ()) -> None:
+        self.missing = missing
+        self.specs: list[str | None] = []
+        self.opened: list[FakeSource] = []
+
+    def __call__(self, spec: str | None) -> FakeSource:
+        self.specs.append(spec)
+        if spec in self.missing:
+            raise DeviceError(f"no capture device {spec!r}; see --list-devices")
+        live = FakeSource(f"live: {spec or 'default'}", value=100 + len(self.opened))
+        self.opened.append(live)
+        return live
+
+
+@pytest.fixture
+def link():
+    """Connected UDP sockets on loopback for RTP and RTCP, and the sockets receiving them."""
+    socks = []
+    pairs = []
+    for _ in range(2):
+        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        receiver.bind(("127.0.0.1", 0))
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sender.connect(receiver.getsockname())
+        socks += [receiver, sender]
+        pairs.append((sender, receiver))
+    yield pairs
+    for sock in socks:
+        sock.close()
+
+
+def _station(link, files=None, live=None, opener=None, live_spec=None, notes=None):
+    (rtp_sock, _), (rtcp_sock, _) = link
+    packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=65530, first_timestamp=0)
+    schedule = Schedule(start_s=time.monotonic(), rate=L16_STEREO.rate, samples_per_packet=SPP)
+    reporter = Reporter(packetizer, schedule, cname="test@localhost", name="Test Radio")
+    notify = (notes.append if notes is not None else lambda _text: None)
+    station = Broadcaster(files, live, opener or Opener(), packetizer, reporter, rtp_sock, rtcp_sock, SPP,
+                          notify, live_spec=live_spec)
+    return station, schedule
+
+
+def _received(sock: socket.socket) -> list[bytes]:
+    sock.settimeout(0)
+    datagrams = []
+    while True:
+        try:
+            datagrams.append(sock.recv(65536))
+        except BlockingIOError:
+            return datagrams
+
+
+# --- what is on the air first --------------------------------------------------------------------------------
+
+def test_files_on_the_air_without_a_live_source(link):
+    files = FakeSource("Blue Monk", 1, duration_s=300.0)
+    station, _ = _station(link, files=files)
+    status = station.status()
+    assert not status.live and not status.paused
+    assert status.title == "Blue Monk"
+    assert (status.position_s, status.duration_s) == (0.0, 300.0)
+    assert station.now_playing() == NowPlaying(paused=False, title="Blue Monk")
+
+
+def test_live_source_given_is_on_the_air_first(link):
+    live = FakeSource("live: USB Audio CODEC (#3)", 7)
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), live=live)
+    assert station.status().live
+    assert station.status().title == "live: USB Audio CODEC (#3)"
+    assert station.now_playing().title == "live: USB Audio CODEC (#3)"
+
+
+def test_nothing_on_the_air(link):
+    station, _ = _station(link)
+    status = station.status()
+    assert not status.live
+    assert status.title == ""
+    assert (status.position_s, status.duration_s) == (0.0, 0.0)
+    assert station.now_playing() == NowPlaying(paused=False, title="")
+
+
+def test_status_counts_start_at_zero(link):
+    status = _station(link, files=FakeSource("Blue Monk", 1))[0].status()
+    assert (status.packets_sent, status.octets_sent, status.slots_skipped, status.send_errors) == (0, 0, 0, 0)
+
+
+def test_now_playing_shows_pause(link):
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1))
+    assert station.pause()
+    assert station.now_playing() == NowPlaying(paused=True, title="Blue Monk")
+    assert station.status().paused
+
+
+# --- MIC -----------------------------------------------------------------------------------------------------
+
+def test_use_live_puts_the_device_on_the_air(link):
+    opener = Opener()
+    files = FakeSource("Blue Monk", 1)
+    station, _ = _station(link, files=files, opener=opener)
+    assert station.use_live("3") == "on the air: live: 3"
+    assert opener.specs == ["3"]
+    status = station.status()
+    assert status.live
+    assert status.title == "live: 3"
+    assert station.now_playing().title == "live: 3"
+    assert files.closes == 0  # the files are left where they were, not closed
+
+
+def test_use_live_failure_leaves_the_files_on(link):
+    opener = Opener(missing=("nope",))
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    answer = station.use_live("nope")
+    assert answer == "error: no capture device 'nope'; see --list-devices"
+    assert not station.status().live
+    assert station.status().title == "Blue Monk"
+
+
+def test_use_live_failure_leaves_the_live_source_on(link):
+    opener = Opener(missing=("nope",))
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    station.use_live("3")
+    live = opener.opened[0]
+    assert station.use_live("nope").startswith("error: ")
+    assert station.status().title == "live: 3"
+    assert live.closes == 0
+    assert not live.closed.wait(0.05)
+
+
+def test_use_live_without_a_spec_reopens_the_last_one(link):
+    opener = Opener()
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    station.use_live("USB Audio CODEC")
+    station.use_files()
+    assert station.use_live(None) == "on the air: live: USB Audio CODEC"
+    assert opener.specs == ["USB Audio CODEC", "USB Audio CODEC"]
+
+
+def test_use_live_without_a_spec_ever_opens_the_default(link):
+    opener = Opener()
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    assert station.use_live(None) == "on the air: live: default"
+    assert opener.specs == [None]
+
+
+def test_use_live_without_a_spec_uses_the_one_the_station_started_with(link):
+    opener = Opener()
+    live = FakeSource("live: pulse", 7)
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), live=live, opener=opener, live_spec="pulse")
+    station.use_files()
+    station.use_live(None)
+    assert opener.specs == ["pulse"]
+
+
+def test_a_spec_that_failed_is_not_remembered(link):
+    opener = Opener(missing=("nope",))
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    station.use_live("3")
+    station.use_live("nope")
+    station.use_files()
+    station.use_live(None)
+    assert opener.specs == ["3", "nope", "3"]
+
+
+def test_use_live_again_closes_the_live_source_it_replaces(link):
+    opener = Opener()
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    station.use_live("3")
+    assert station.use_live("pulse") == "on the air: live: pulse"
+    first, second = opener.opened
+    assert first.closed.wait(WAIT_S)  # closed off the caller's thread
+    assert first.closes == 1
+    assert second.closes == 0
+    assert station.status().title == "live: pulse"
+
+
+def test_use_live_closes_a_live_source_given_at_start(link):
+    live = FakeSource("live: pulse", 7)
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), live=live)
+    station.use_live("3")
+    assert live.closed.wait(WAIT_S)
+
+
+def test_use_live_with_no_files(link):
+    station, _ = _station(link)
+    assert station.use_live("3") == "on the air: live: 3"
+    assert station.status().live
+
+
+# --- FILES ---------------------------------------------------------------------------------------------------
+
+def test_use_files_when_already_on_the_files(link):
+    files = FakeSource("Blue Monk", 1)
+    station, _ = _station(link, files=files)
+    assert station.use_files() == "already playing the files"
+    assert station.status().title == "Blue Monk"
+    assert files.closes == 0
+
+
+def test_use_files_from_live_closes_the_live_source(link):
+    opener = Opener()
+    files = FakeSource("Blue Monk", 1, duration_s=300.0)
+    station, _ = _station(link, files=files, opener=opener)
+    station.use_live("3")
+    assert station.use_files() == "on the air: Blue Monk"
+    assert opener.opened[0].closed.wait(WAIT_S)
+    status = station.status()
+    assert not status.live
+    assert (status.title, status.duration_s) == ("Blue Monk", 300.0)
+    assert station.now_playing().title == "Blue Monk"
+
+
+def test_use_files_without_files_keeps_the_live_source(link):
+    live = FakeSource("live: pulse", 7)
+    station, _ = _station(link, live=live)
+    assert station.use_files() == "error: no playable music files (give some on the command line)"
+    assert station.status().live
+    assert live.closes == 0
+
+
+def test_use_files_without_files_or_live_source(link):
+    station, _ = _station(link)
+    assert station.use_files().startswith("error: no playable music files")
+
+
+# --- close ---------------------------------------------------------------------------------------------------
+
+def test_close_closes_the_live_source_on_the_air(link):
+    live = FakeSource("live: pulse", 7)
+    files = FakeSource("Blue Monk", 1)
+    station, _ = _station(link, files=files, live=live)
+    station.close()
+    assert live.closes == 1
+    assert files.closes == 0
+
+
+def test_close_on_the_files_closes_nothing_more(link):
+    opener = Opener()
+    files = FakeSource("Blue Monk", 1)
+    station, _ = _station(link, files=files, opener=opener)
+    station.use_live("3")
+    station.use_files()
+    assert opener.opened[0].closed.wait(WAIT_S)
+    station.close()
+    assert opener.opened[0].closes == 1  # closed once, by the switch
+    assert files.closes == 0
+
+
+def test_close_with_nothing_on_the_air(link):
+    station, _ = _station(link)
+    station.close()
+
+
+# --- the loop ------------------------------------------------------------------------------------------------
+
+def _run_until(station, schedule, *events: threading.Event) -> None:
+    """Starts the loop, waits (bounded) for each event in turn, stops it and joins it."""
+    station.start(schedule)
+    try:
+        for event in events:
+            assert event.wait(WAIT_S)
+    finally:
+        station.stop("test over")
+        station.join(WAIT_S)
+    assert not station._thread.is_alive()
+
+
+def test_failing_live_source_falls_back_to_the_files(link):
+    (_, rtp_in), (_, rtcp_in) = link
+    files = FakeSource("Blue Monk", 1)
+    live = FakeSource("live: USB Audio CODEC (#3)", 7)
+    live.fail_after = 5
+    notes: list[str] = []
+    station, schedule = _station(link, files=files, live=live, notes=notes)
+    _run_until(station, schedule, live.closed, files.read_enough)
+    assert notes == ["capture device live: USB Audio CODEC (#3) stopped: back to the files"]
+    assert live.reads == 5  # not read once it failed
+    assert live.closes == 1
+    assert not station.status().live
+    assert station.status().title == "Blue Monk"
+
+    packets = [RtpPacket.parse(data) for data in _received(rtp_in)]
+    values = [L16_STEREO.decode(p.payload)[0, 0] for p in packets]
+    assert values[:5] == [7] * 5  # the live source, then the files, with nothing in between
+    assert set(values[5:]) == {1} and len(values) >= 5 + files.enough
+    sequences = [p.sequence for p in packets]
+    assert sequences == [(65530 + i) % 65536 for i in range(len(packets))]  # one stream, no gap at the switch
+    timestamps = [p.timestamp for p in packets]
+    assert all(b > a and (b - a) % SPP == 0 for a, b in zip(timestamps, timestamps[1:]))  # slots, maybe skipped
+
+    reports = [parse_compound(data) for data in _received(rtcp_in)]
+    assert any(NowPlaying.from_app(r[-1]).title == "Blue Monk" for r in reports[:-1])  # said at once
+    assert isinstance(reports[-1][-1], Bye) and reports[-1][-1].reason == "test over"
+
+
+def test_failing_live_source_without_files_goes_quiet_but_stays_on_the_air(link):
+    (_, rtp_in), _ = link
+    opener = Opener()
+    live = FakeSource("live: pulse", 7)
+    live.fail_after = 3
+    notes: list[str] = []
+    station, schedule = _station(link, live=live, opener=opener, notes=notes)
+    station.start(schedule)
+    try:
+        assert live.closed.wait(WAIT_S)
+        assert notes == ["capture device live: pulse stopped: nothing on the air until MIC or FILES"]
+        assert not station.stopping.is_set()  # no end of queue: the operator can bring a source back
+        assert station.use_live("3") == "on the air: live: 3"
+        assert opener.opened[0].read_enough.wait(WAIT_S)
+    finally:
+        station.stop("test over")
+        station.join(WAIT_S)
+    assert not station._thread.is_alive()
+    values = [L16_STEREO.decode(RtpPacket.parse(data).payload)[0, 0] for data in _received(rtp_in)]
+    assert values[:3] == [7] * 3
+    assert set(values[3:]) == {100}
