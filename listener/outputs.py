@@ -18,7 +18,7 @@ import pyaudio
 
 from rtpwire.audio import AudioFormat
 from rtpwire.histogram import Histogram
-from sound.devices import Device, DeviceError, open_pyaudio, open_stream
+from sound.devices import CallbackStream, Device
 
 
 SPEAKER_ADVICE = ("use --output null to listen without sound, --output FILE.wav to record, or see "
@@ -82,22 +82,14 @@ class SpeakerOutput:
         self._feed = feed
         self._pull = pull
         self.callback_errors = 0
-        self.callbacks = 0
         self.last_callback_s = time.monotonic()
         self.device_latency = Histogram(resolution_s=1e-4, limit_s=5.0)
-        self._audio = open_pyaudio()
-        try:
-            self._stream = open_stream(self._audio, device, fmt, "output", frames_per_buffer, self._callback,
-                                       SPEAKER_ADVICE)
-        except DeviceError:
-            self._audio.terminate()
-            raise
+        self._stream = CallbackStream(device, fmt, "output", frames_per_buffer, self._callback, SPEAKER_ADVICE)
 
     def _callback(self, _in: bytes | None, frames: int, time_info: dict[str, float], _status: int) -> tuple[bytes, int]:
         try:
             now = time.monotonic()
             self.last_callback_s = now
-            self.callbacks += 1
             ahead_s = max(0.0, time_info["output_buffer_dac_time"] - time_info["current_time"])
             self.device_latency.add(ahead_s)
             self._feed()
@@ -120,12 +112,7 @@ class SpeakerOutput:
         }
 
     def close(self) -> None:
-        try:
-            self._stream.stop_stream()
-            self._stream.close()
-        except OSError:
-            pass  # a device that vanished cannot be stopped cleanly; there is nothing left to release
-        self._audio.terminate()
+        self._stream.close()
 
 
 class Inbox:

@@ -156,32 +156,50 @@ def list_devices(direction: Direction) -> str:
     return "\n".join(lines)
 
 
-def open_stream(audio: Any, device: Device, fmt: AudioFormat, direction: Direction, frames_per_buffer: int,
-                callback: Callable[[bytes | None, int, dict[str, float], int], tuple[bytes | None, int]],
-                advice: str) -> Any:
-    """A started callback stream of 16-bit `fmt` on `device`; DeviceError naming the device and the cause."""
-    import pyaudio
+class CallbackStream:
+    """A started PyAudio callback stream of 16-bit `fmt` on `device`, with the PortAudio instance it needs;
+    DeviceError naming the device and the cause if it cannot be opened."""
 
-    variable = _PULSE_ENV[direction]
-    saved = os.environ.get(variable)
-    if device.pulse_name:
-        os.environ[variable] = device.pulse_name  # read by the ALSA pulse plugin while the stream opens
-    try:
-        with quiet_stderr():
-            return audio.open(format=pyaudio.paInt16, channels=fmt.channels, rate=fmt.rate,
-                              frames_per_buffer=frames_per_buffer, stream_callback=callback,
-                              input_device_index=device.index if direction == "input" else None,
-                              output_device_index=device.index if direction == "output" else None,
-                              input=direction == "input", output=direction == "output")
-    except (OSError, ValueError) as e:
-        raise DeviceError(f"cannot open audio {direction} {device.describe()} for {fmt.describe()}: "
-                          f"{_cause(e)}; {advice}") from None
-    finally:
+    def __init__(self, device: Device, fmt: AudioFormat, direction: Direction, frames_per_buffer: int,
+                 callback: Callable[[bytes | None, int, dict[str, float], int], tuple[bytes | None, int]],
+                 advice: str) -> None:
+        import pyaudio
+
+        self._audio = open_pyaudio()
+        variable = _PULSE_ENV[direction]
+        saved = os.environ.get(variable)
         if device.pulse_name:
-            if saved is None:
-                os.environ.pop(variable, None)
-            else:
-                os.environ[variable] = saved
+            os.environ[variable] = device.pulse_name  # read by the ALSA pulse plugin while the stream opens
+        try:
+            with quiet_stderr():
+                self._stream = self._audio.open(
+                    format=pyaudio.paInt16, channels=fmt.channels, rate=fmt.rate,
+                    frames_per_buffer=frames_per_buffer, stream_callback=callback,
+                    input_device_index=device.index if direction == "input" else None,
+                    output_device_index=device.index if direction == "output" else None,
+                    input=direction == "input", output=direction == "output")
+        except (OSError, ValueError) as e:
+            self._audio.terminate()
+            raise DeviceError(f"cannot open audio {direction} {device.describe()} for {fmt.describe()}: "
+                              f"{_cause(e)}; {advice}") from None
+        finally:
+            if device.pulse_name:
+                if saved is None:
+                    os.environ.pop(variable, None)
+                else:
+                    os.environ[variable] = saved
+
+    def is_active(self) -> bool:
+        """False once the device stopped the stream (it vanished, its sound server went away)."""
+        return bool(self._stream.is_active())
+
+    def close(self) -> None:
+        try:
+            self._stream.stop_stream()
+            self._stream.close()
+        except OSError:
+            pass  # a device that vanished cannot be stopped cleanly; there is nothing left to release
+        self._audio.terminate()
 
 
 def _cause(error: Exception) -> str:

@@ -19,10 +19,11 @@ MAX_CORRECTION = 2000e-6  # beyond any real crystal (±100 ppm typical): a large
 
 
 class DriftCompensator:
-    def __init__(self, rate: int, deadband_s: float = 0.0005, response_s: float = 2.0, learning_s: float = 120.0,
+    def __init__(self, rate: int, deadband_s: float = 0.002, response_s: float = 2.0, learning_s: float = 120.0,
                  smoothing_s: float = 0.5) -> None:
-        """`deadband_s`: errors smaller than this are measurement noise, not drift (so identical clocks never
-        correct); `response_s`: how fast an error is taken back; `learning_s`: how slowly the drift is learnt,
+        """`deadband_s`: errors smaller than this are measurement noise, not drift, so identical clocks never
+        correct (a sound card's timing reports through a sound server wander by a millisecond or two; correcting
+        them would only shift the audio for nothing); `response_s`: how fast an error is taken back; `learning_s`: how slowly the drift is learnt,
         so that a one-off step of the error (a new clock mapping) hardly moves it; `smoothing_s`: averaging of
         the raw error, whose jitter (scheduling, the card's timing reports) would otherwise churn corrections."""
         self.rate = rate

@@ -18,11 +18,13 @@ import numpy as np
 
 from rtpwire.histogram import Histogram
 from rtpwire.nowplaying import NowPlaying
+from sound.devices import DeviceError
 from station.packetizer import Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
-from sound.devices import DeviceError
 from station.source import FileSource
+
+MAX_CATCH_UP_S = 0.2  # later than this (machine suspended, process stopped), skip ahead instead of bursting
 
 
 class Source(Protocol):
@@ -42,8 +44,6 @@ class LiveSource(Source, Protocol):
 
 
 OpenLive = Callable[[str | None], LiveSource]  # a device spec (None: the default) to a source; DeviceError
-
-MAX_CATCH_UP_S = 0.2  # later than this (machine suspended, process stopped), skip ahead instead of bursting
 
 
 @dataclass(frozen=True)

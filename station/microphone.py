@@ -6,7 +6,7 @@ import numpy as np
 import pyaudio
 
 from rtpwire.audio import AudioFormat
-from sound.devices import Device, DeviceError, find_device, open_pyaudio, open_stream
+from sound.devices import CallbackStream, Device, find_device
 from station.capture import CaptureBuffer
 
 MIC_ADVICE = "see `python -m station --list-devices`; FILES goes back to the music files"
@@ -21,13 +21,7 @@ class Microphone:
         self.buffer = CaptureBuffer(fmt)
         self.callback_errors = 0
         self._channels = fmt.channels
-        self._audio = open_pyaudio()
-        try:
-            self._stream = open_stream(self._audio, device, fmt, "input", fmt.samples_for(BLOCK_S),
-                                       self._callback, MIC_ADVICE)
-        except DeviceError:
-            self._audio.terminate()
-            raise
+        self._stream = CallbackStream(device, fmt, "input", fmt.samples_for(BLOCK_S), self._callback, MIC_ADVICE)
 
     @classmethod
     def open(cls, spec: str | None, fmt: AudioFormat) -> Microphone:
@@ -65,9 +59,4 @@ class Microphone:
         return None
 
     def close(self) -> None:
-        try:
-            self._stream.stop_stream()
-            self._stream.close()
-        except OSError:
-            pass  # a device that vanished cannot be stopped cleanly; there is nothing left to release
-        self._audio.terminate()
+        self._stream.close()

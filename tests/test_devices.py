@@ -1,5 +1,5 @@
 """Sound devices without a sound server: a fake PyAudio and fake `pactl` behind find_device, list_devices,
-pulse_names and open_stream, and quiet_stderr giving fd 2 back."""
+pulse_names and CallbackStream, and quiet_stderr giving fd 2 back."""
 
 import os
 import subprocess
@@ -9,7 +9,8 @@ import pytest
 
 import sound.devices as devices
 from rtpwire.audio import L16_STEREO
-from sound.devices import Device, DeviceError, find_device, list_devices, open_stream, pulse_names, quiet_stderr
+from sound.devices import (CallbackStream, Device, DeviceError, find_device, list_devices, pulse_names,
+                           quiet_stderr)
 
 ADVICE = "see --list-devices"
 PA_INT16 = 8  # pyaudio.paInt16
@@ -336,27 +337,28 @@ def test_pulse_names_without_pactl(pactl, monkeypatch):
     FileNotFoundError(2, "No such file or directory"),
     PermissionError(13, "Permission denied"),
 ])
-def test_pulse_names_when_pactl_fails(pactl, error):
+def test_pulse_names_when_pactl_fails(pactl, error, monkeypatch):
     pactl.outcome = error
     assert pulse_names("output") == []
 
 
-# --- open_stream --------------------------------------------------------------------------------------------
+# --- CallbackStream --------------------------------------------------------------------------------------------
 
 NULL_SINK = Device(PULSE, "pulse", 32, 44100, pulse_name="null")
 MONITOR = Device(PULSE, "pulse", 32, 44100, pulse_name="null.monitor")
 CARD_DEVICE = Device(0, CARD, 2, 44100)
 
 
-def _open(audio, device, direction="output"):
-    return open_stream(audio, device, L16_STEREO, direction, 441, _callback, ADVICE)
+def _open(monkeypatch, audio, device, direction="output"):
+    monkeypatch.setattr(devices, "open_pyaudio", lambda: audio)
+    return CallbackStream(device, L16_STEREO, direction, 441, _callback, ADVICE)
 
 
 def test_open_output_arguments(monkeypatch):
     monkeypatch.delenv("PULSE_SINK", raising=False)
     monkeypatch.delenv("PULSE_SOURCE", raising=False)
     audio = FakePyAudio()
-    assert _open(audio, CARD_DEVICE) == "stream"
+    _open(monkeypatch, audio, CARD_DEVICE)
     assert audio.opens == [dict(format=PA_INT16, channels=2, rate=44100, frames_per_buffer=441,
                                 stream_callback=_callback, input_device_index=None, output_device_index=0,
                                 input=False, output=True, PULSE_SINK=None, PULSE_SOURCE=None)]
@@ -366,7 +368,7 @@ def test_open_input_arguments(monkeypatch):
     monkeypatch.delenv("PULSE_SINK", raising=False)
     monkeypatch.delenv("PULSE_SOURCE", raising=False)
     audio = FakePyAudio()
-    _open(audio, Device(2, USB_MIC, 1, 48000), "input")
+    _open(monkeypatch, audio, Device(2, USB_MIC, 1, 48000), "input")
     (opened,) = audio.opens
     assert (opened["input_device_index"], opened["output_device_index"]) == (2, None)
     assert (opened["input"], opened["output"]) == (True, False)
@@ -377,7 +379,7 @@ def test_open_pulse_sink_only_while_opening_when_unset(monkeypatch):
     monkeypatch.delenv("PULSE_SINK", raising=False)
     monkeypatch.delenv("PULSE_SOURCE", raising=False)
     audio = FakePyAudio()
-    _open(audio, NULL_SINK)
+    _open(monkeypatch, audio, NULL_SINK)
     (opened,) = audio.opens
     assert (opened["PULSE_SINK"], opened["PULSE_SOURCE"]) == ("null", None)
     assert opened["output_device_index"] == PULSE
@@ -389,7 +391,7 @@ def test_open_pulse_source_only_while_opening_when_set(monkeypatch):
     monkeypatch.setenv("PULSE_SINK", "user-sink")
     monkeypatch.setenv("PULSE_SOURCE", "user-source")
     audio = FakePyAudio()
-    _open(audio, MONITOR, "input")
+    _open(monkeypatch, audio, MONITOR, "input")
     (opened,) = audio.opens
     assert (opened["PULSE_SINK"], opened["PULSE_SOURCE"]) == ("user-sink", "null.monitor")
     assert opened["input_device_index"] == PULSE
@@ -401,7 +403,7 @@ def test_open_portaudio_device_leaves_pulse_variables_alone(monkeypatch):
     monkeypatch.setenv("PULSE_SINK", "user-sink")
     monkeypatch.delenv("PULSE_SOURCE", raising=False)
     audio = FakePyAudio()
-    _open(audio, CARD_DEVICE)
+    _open(monkeypatch, audio, CARD_DEVICE)
     assert audio.opens[0]["PULSE_SINK"] == "user-sink"
     assert os.environ["PULSE_SINK"] == "user-sink"
     assert "PULSE_SOURCE" not in os.environ
@@ -415,39 +417,40 @@ def test_open_failure_restores_pulse_variable(monkeypatch, saved):
         monkeypatch.setenv("PULSE_SINK", saved)
     audio = FakePyAudio(open_error=OSError(-9996, "Invalid output device (no default output device)"))
     with pytest.raises(DeviceError):
-        _open(audio, NULL_SINK)
+        _open(monkeypatch, audio, NULL_SINK)
     assert audio.opens[0]["PULSE_SINK"] == "null"
     assert os.environ.get("PULSE_SINK") == saved
+    assert audio.terminated == 1  # the PortAudio instance is released with the failed stream
 
 
-def test_open_oserror_names_device_format_cause_and_advice():
+def test_open_oserror_names_device_format_cause_and_advice(monkeypatch):
     audio = FakePyAudio(open_error=OSError(-9996, "Invalid output device (no default output device)"))
     with pytest.raises(DeviceError) as info:
-        _open(audio, NULL_SINK)
+        _open(monkeypatch, audio, NULL_SINK)
     assert str(info.value) == ("cannot open audio output PulseAudio null for L16 44100 Hz stereo (PT 10): "
                                f"Invalid output device (no default output device); {ADVICE}")
     assert "-9996" not in str(info.value)
 
 
-def test_open_oserror_of_a_portaudio_device():
+def test_open_oserror_of_a_portaudio_device(monkeypatch):
     audio = FakePyAudio(open_error=OSError(-9997, "Invalid sample rate"))
     with pytest.raises(DeviceError) as info:
-        _open(audio, Device(2, USB_MIC, 1, 48000), "input")
+        _open(monkeypatch, audio, Device(2, USB_MIC, 1, 48000), "input")
     assert str(info.value) == (f"cannot open audio input {USB_MIC} (#2) for {L16_STEREO.describe()}: "
                                f"Invalid sample rate; {ADVICE}")
 
 
-def test_open_oserror_without_errno_keeps_its_text():
+def test_open_oserror_without_errno_keeps_its_text(monkeypatch):
     audio = FakePyAudio(open_error=OSError("Device unavailable"))
     with pytest.raises(DeviceError) as info:
-        _open(audio, CARD_DEVICE)
+        _open(monkeypatch, audio, CARD_DEVICE)
     assert f": Device unavailable; {ADVICE}" in str(info.value)
 
 
-def test_open_valueerror_is_a_device_error():
+def test_open_valueerror_is_a_device_error(monkeypatch):
     audio = FakePyAudio(open_error=ValueError("Invalid number of channels"))
     with pytest.raises(DeviceError) as info:
-        _open(audio, CARD_DEVICE)
+        _open(monkeypatch, audio, CARD_DEVICE)
     assert str(info.value) == (f"cannot open audio output {CARD} (#0) for {L16_STEREO.describe()}: "
                                f"Invalid number of channels; {ADVICE}")
 
@@ -456,7 +459,7 @@ def test_open_other_errors_pass_through(monkeypatch):
     monkeypatch.delenv("PULSE_SINK", raising=False)
     audio = FakePyAudio(open_error=RuntimeError("bug"))
     with pytest.raises(RuntimeError):
-        _open(audio, NULL_SINK)
+        _open(monkeypatch, audio, NULL_SINK)
     assert "PULSE_SINK" not in os.environ
 
 

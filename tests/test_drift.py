@@ -80,7 +80,7 @@ def test_drift_measured_and_error_bounded(drift_ppm):
     compensator = DriftCompensator(RATE)
     final, worst = run_loop(compensator, 600, drift_ppm)
     assert compensator.drift_ppm == pytest.approx(drift_ppm, rel=0.01)
-    assert worst < 0.002 * RATE
+    assert worst < (compensator.deadband_s + 0.0015) * RATE
     assert abs(final) <= 1.2 * compensator.deadband_s * RATE
     expected = 600 * RATE * abs(drift_ppm) * 1e-6  # less the error let grow up to the dead band at first
     corrections = compensator.samples_inserted if drift_ppm > 0 else compensator.samples_dropped
@@ -133,7 +133,7 @@ def test_receiver_holds_its_latency_for_an_hour_of_drift(card_ppm):
     playout = Playout(receiver, arrivals, card_ppm=card_ppm)
     for step in range(1, 361):
         playout.until(step * 10.0)
-        assert 0 < receiver.buffered_s() < latency_s + 0.025 + 0.002  # target, plus one packet, plus the band
+        assert 0 < receiver.buffered_s() < latency_s + 0.025 + 0.004  # target, plus one packet, plus the band
     stats = receiver.stats(3600.0)
     print(f"card {card_ppm:+} ppm for an hour: measured {stats['drift_ppm']} ppm, {stats['samples_inserted']} "
           f"inserted, {stats['samples_dropped']} dropped, latency {receiver.latency.percentile(0.0) * 1e3:.2f}"
@@ -142,4 +142,5 @@ def test_receiver_holds_its_latency_for_an_hour_of_drift(card_ppm):
     assert stats["drift_ppm"] == pytest.approx(card_ppm, abs=2)
     corrections = stats["samples_inserted"] if card_ppm > 0 else stats["samples_dropped"]
     assert corrections == pytest.approx(3600 * L16_STEREO.rate * abs(card_ppm) * 1e-6, rel=0.01)
-    assert latency_s - 0.002 < receiver.latency.percentile(0.0) and receiver.latency.max_s < latency_s + 0.002
+    band_s = receiver.drift.deadband_s + 0.0015  # the dead band, and how far past it the loop lets drift go
+    assert latency_s - band_s < receiver.latency.percentile(0.0) and receiver.latency.max_s < latency_s + band_s
