@@ -64,7 +64,8 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
                         help="the output device for speaker: an index or name from --list-devices, or a "
                              "PulseAudio sink name (default: the system's default output)")
     parser.add_argument("--list-devices", action="store_true", help="list the audio output devices and exit")
-    parser.add_argument("--duration", type=ranged(float, 0.01), metavar="SECONDS", help="stop by itself after this long")
+    parser.add_argument("--duration", type=ranged(float, 0.01), metavar="SECONDS",
+                        help="stop by itself after this long")
     parser.add_argument("--latency-ms", type=ranged(float, 1, 1000), default=60.0,
                         help="jitter buffer target: station clock to playout (default 60)")
     parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write reception figures here at exit")
@@ -77,8 +78,8 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     if args.device is not None and output != "speaker":
         parser.error(f"--device chooses the speaker; it does nothing with --output {output}")
     return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=output,
-                          device=args.device, duration_s=args.duration, latency_ms=args.latency_ms, stats_json=args.stats_json,
-                          quiet=args.quiet)
+                          device=args.device, duration_s=args.duration, latency_ms=args.latency_ms,
+                          stats_json=args.stats_json, quiet=args.quiet)
 
 
 class StatusPrinter:

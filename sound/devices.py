@@ -10,6 +10,7 @@ monitor source is how the station rebroadcasts what the machine itself plays.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -100,15 +101,19 @@ def default_device(audio: Any, direction: Direction) -> Device | None:
     return next((d for d in portaudio_devices(audio, direction) if d.index == info["index"]), None)
 
 
+def _survey(direction: Direction) -> tuple[list[Device], Device | None]:
+    """PortAudio's devices of one direction and its default one, from a PortAudio instance opened for this."""
+    audio = open_pyaudio()
+    try:
+        return portaudio_devices(audio, direction), default_device(audio, direction)
+    finally:
+        audio.terminate()
+
+
 def find_device(spec: str | None, direction: Direction, advice: str) -> Device:
     """The device `spec` names (None: the default one): an index, a PortAudio name, a PulseAudio name, or a
     part of one PortAudio name, in that order; DeviceError saying why not, and `advice`."""
-    audio = open_pyaudio()
-    try:
-        devices = portaudio_devices(audio, direction)
-        default = default_device(audio, direction)
-    finally:
-        audio.terminate()
+    devices, default = _survey(direction)
     if spec is None:
         device = default
         if device is None:
@@ -125,7 +130,7 @@ def find_device(spec: str | None, direction: Direction, advice: str) -> Device:
         return exact[0]
     pulse = next((d for d in devices if d.name == PULSE_DEVICE), None)
     if pulse is not None and spec in pulse_names(direction):
-        return Device(pulse.index, pulse.name, pulse.channels, pulse.default_rate, pulse_name=spec)
+        return dataclasses.replace(pulse, pulse_name=spec)
     partial = [d for d in devices if spec.lower() in d.name.lower()]
     if len(partial) == 1:
         return partial[0]
@@ -137,12 +142,7 @@ def find_device(spec: str | None, direction: Direction, advice: str) -> Device:
 
 def list_devices(direction: Direction) -> str:
     """The text of `--list-devices`: PortAudio's devices, then the PulseAudio names usable as devices."""
-    audio = open_pyaudio()
-    try:
-        devices = portaudio_devices(audio, direction)
-        default = default_device(audio, direction)
-    finally:
-        audio.terminate()
+    devices, default = _survey(direction)
     lines = [f"audio {direction} devices (--{'device' if direction == 'output' else 'mic'} INDEX or NAME):"]
     if not devices:
         lines.append("  none: no sound card, and no sound server such as PulseAudio running")

@@ -23,9 +23,10 @@ class DriftCompensator:
                  smoothing_s: float = 0.5) -> None:
         """`deadband_s`: errors smaller than this are measurement noise, not drift, so identical clocks never
         correct (a sound card's timing reports through a sound server wander by a millisecond or two; correcting
-        them would only shift the audio for nothing); `response_s`: how fast an error is taken back; `learning_s`: how slowly the drift is learnt,
-        so that a one-off step of the error (a new clock mapping) hardly moves it; `smoothing_s`: averaging of
-        the raw error, whose jitter (scheduling, the card's timing reports) would otherwise churn corrections."""
+        them would only shift the audio for nothing); `response_s`: how fast an error is taken back;
+        `learning_s`: how slowly the drift is learnt, so that a one-off step of the error (a new clock mapping)
+        hardly moves it; `smoothing_s`: averaging of the raw error, whose jitter (scheduling, the card's timing
+        reports) would otherwise churn corrections."""
         self.rate = rate
         self.deadband_s = deadband_s
         self._gain = 1.0 / response_s

@@ -19,7 +19,7 @@ class Microphone:
     def __init__(self, device: Device, fmt: AudioFormat) -> None:
         self.device = device
         self.buffer = CaptureBuffer(fmt)
-        self.callback_errors = 0
+        self._callback_error: str | None = None  # reported through `failure`, from the broadcaster's thread
         self._channels = fmt.channels
         self._stream = CallbackStream(device, fmt, "input", fmt.samples_for(BLOCK_S), self._callback, MIC_ADVICE)
 
@@ -34,8 +34,8 @@ class Microphone:
         try:
             if in_data:
                 self.buffer.push(np.frombuffer(in_data, dtype="<i2").reshape(-1, self._channels).astype(np.int16))
-        except Exception:
-            self.callback_errors += 1
+        except Exception as e:
+            self._callback_error = f"{type(e).__name__}: {e}"
         return None, pyaudio.paContinue
 
     @property
@@ -52,6 +52,8 @@ class Microphone:
     @property
     def failure(self) -> str | None:
         """Why this source cannot go on (the device vanished or went silent), or None while it works."""
+        if self._callback_error is not None:
+            return f"capture from {self.device.describe()} failed ({self._callback_error})"
         if not self._stream.is_active():
             return f"capture device {self.device.describe()} stopped"
         if self.buffer.stalled:

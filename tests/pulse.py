@@ -30,8 +30,8 @@ class PulseServer:
         self._log = (runtime_dir / "pulseaudio.log").open("w")
         self.process = subprocess.Popen(
             ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "-n",
-             "--use-pid-file=no", "--disable-shm", "--enable-memfd=no", f"--load=module-native-protocol-unix auth-anonymous=1 "
-             f"socket={self.socket}", "--log-target=stderr"],
+             "--use-pid-file=no", "--disable-shm", "--enable-memfd=no",
+             f"--load=module-native-protocol-unix auth-anonymous=1 socket={self.socket}", "--log-target=stderr"],
             env=dict(os.environ, **self.env), stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while not self._answers():

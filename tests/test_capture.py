@@ -378,8 +378,8 @@ def run_clocks(ppm: int, seconds: float):
 @pytest.mark.parametrize("ppm", [300, -300])
 def test_drift_compensated_over_ten_minutes(ppm):
     """A device +300 ppm (it delivers more than the station reads) or -300 ppm: the backlog stays at its target
-    within the dead band and a block, with no underrun and nothing discarded, by dropping (or repeating) samples, and the drift is
-    measured. Sign: `drift` is how fast the reader runs against the writer, so a fast writer is negative drift,
+    within the dead band and a block, with no underrun and nothing discarded, by dropping (or repeating) samples,
+    and the drift is measured. Sign: `drift` is how fast the reader runs against the writer, so a fast writer is negative drift,
     corrected by drops (more taken than read out), and a slow writer positive drift, corrected by insertions."""
     buffer, levels = run_clocks(ppm, 600)
     assert buffer.underruns == 0 and buffer.samples_missing == 0
