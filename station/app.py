@@ -18,7 +18,7 @@ from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
 from rtpwire.cli import add_network_arguments, ranged
 from rtpwire.net import NetworkError, open_sender
 from station.broadcaster import Broadcaster
-from station.console import CommandError, execute, parse_command, run_console
+from station.console import CommandError, execute, parse_command
 from sound.devices import DeviceError, list_devices
 from station.media import MediaLoader, expand_paths
 from station.microphone import Microphone
@@ -26,6 +26,7 @@ from station.packetizer import Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
 from station.source import FileSource, NothingPlayable
+from station.terminal import run_console
 
 MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP headers: never IP-fragmented
 EXIT_NOTHING_PLAYABLE = 2

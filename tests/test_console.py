@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import sys
-import threading
-
 import pytest
 
 from station.broadcaster import StationStatus
 from station.console import (ALIASES, COMMANDS, Command, CommandError, execute, format_status, help_text,
-                             parse_command, run_console)
+                             parse_command)
 
 LINK = "239.255.0.1:5004 (RTCP 5005) via 127.0.0.1, ttl 1"
 
@@ -339,28 +335,3 @@ def test_help_descriptions_are_aligned():
     lines = help_text().splitlines()
     columns = {line.index(description) for line, description in zip(lines, COMMANDS.values())}
     assert len(columns) == 1
-
-
-# the scripted (non-terminal) front-end
-
-
-def test_run_console_reads_stdin_until_quit(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "stdin", io.StringIO("pause\n\nbogus\nquit\nplay\n"))
-    finished = threading.Event()
-    seen: list[str] = []
-
-    def handle(line: str) -> str | None:
-        seen.append(line)
-        if line.strip() == "quit":
-            finished.set()
-            return "stopping"
-        return None if not line.strip() else f"answer to {line.strip()}"
-
-    runner = threading.Thread(target=run_console, args=(handle, finished, False), daemon=True)
-    runner.start()
-    runner.join(timeout=5)
-    assert not runner.is_alive()
-    assert seen[:4] == ["pause\n", "\n", "bogus\n", "quit\n"]
-    out = capsys.readouterr().out
-    assert "answer to pause\n" in out and "answer to bogus\n" in out and "stopping\n" in out
-    assert "\n\n" not in out  # a None answer prints nothing
