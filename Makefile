@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := ffmpeg portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins
+SYSTEM_PACKAGES := ffmpeg portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins tmux
 STAMP := $(VENV)/.installed
 
 .PHONY: install system-packages run listen test bench clean help

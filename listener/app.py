@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import random
+import secrets
 import select
 import signal
 import socket
@@ -18,14 +20,18 @@ from types import FrameType
 from listener.network import drain, enable_arrival_times
 from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput
 from listener.receiver import Receiver, ReceiverConfig
+from listener.receiver_reports import ReceiverReporter
 from listener.status import status_key, status_line
 from rtpwire.audio import L16_STEREO
 from rtpwire.cli import add_network_arguments, ranged
-from rtpwire.net import NetworkError, open_receiver
+from rtpwire.net import NetworkError, open_receiver, open_sender
+from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from sound.devices import DeviceError, find_device, list_devices
 
 PERIOD_S = 0.01  # playout period of paced outputs: one wake-up drains every packet that arrived
 STATUS_PERIOD_S = 0.25
+REPORT_TTL = 1  # receiver reports are for the station on this network, never beyond
+TYPICAL_PACKET_S = 0.005  # the station's default --frame-ms: headers are 4 % of the stream, other sizes change little
 EXIT_NETWORK = 3
 EXIT_OUTPUT = 4
 
@@ -108,11 +114,45 @@ def _say(message: str) -> None:
     print(f"listener: {message}", file=sys.stderr, flush=True)
 
 
+class Reports:
+    """The listener's receiver reports on the wire, sent from the main thread: never from the sound card's, which
+    must not block. With a speaker, the figures are read while that thread updates them, as the status line's
+    are: a report may miss the packet being counted at that very instant, and the next one has it.
+
+    The clock is read just before sending: the delay since the last SR a report carries must end when it leaves,
+    or the station's round trip would include however long the loop slept since its own reading."""
+
+    def __init__(self, reporter: ReceiverReporter, receiver: Receiver, sock: socket.socket) -> None:
+        self._reporter = reporter
+        self._receiver = receiver
+        self._sock = sock
+
+    def on_rtcp(self, data: bytes, now: float) -> None:
+        self._reporter.on_rtcp(data, now)
+
+    def send_if_due(self) -> None:
+        now = time.monotonic()
+        if self._reporter.due(now):
+            self._send(self._reporter.report(self._receiver.report_block(now), now))
+
+    def leave(self) -> None:
+        data = self._reporter.bye(self._receiver.report_block(time.monotonic()))
+        if data is not None:
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._sock.send(data)
+        except OSError:
+            pass  # as if lost on the way, which RTCP expects: the next report says it all again
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     try:
         rtp_sock = open_receiver(config.group, config.port, config.interface)
         rtcp_sock = open_receiver(config.group, config.port + 1, config.interface)
+        report_sock = open_sender(config.group, config.port + 1, config.interface, ttl=REPORT_TTL)
     except NetworkError as e:
         _say(str(e))
         return EXIT_NETWORK
@@ -121,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     wall_offset_s = time.time() - time.monotonic()
     fmt = L16_STEREO
     receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s), time.monotonic())
+    ssrc = secrets.randbits(32)
+    reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
+                                session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
+                                time.monotonic(), random.Random())
+    reports = Reports(reporter, receiver, report_sock)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -134,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         output = _choose_output(config)
         if not config.quiet:
-            _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms")
+            _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms, "
+                 f"reporting as {reporter.cname}")
         if output == "speaker":
             inbox = Inbox()
             speaker = SpeakerOutput(fmt, find_device(config.device, "output", SPEAKER_ADVICE),
@@ -142,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                                     frames_per_buffer=fmt.samples_for(PERIOD_S))
             try:
                 _run_speaker(end_s, receiver, speaker, inbox, rtp_sock, rtcp_sock, wall_offset_s, stop, status,
-                             config.where())
+                             config.where(), reports)
             finally:
                 speaker.close()
                 extra_stats = speaker.stats()
@@ -150,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             output = "null"  # the device stopped: go on receiving, and counting, without it
         sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), fmt)
         try:
-            _run_paced(end_s, receiver, sink, rtp_sock, rtcp_sock, wall_offset_s, stop, status, config.where())
+            _run_paced(end_s, receiver, sink, rtp_sock, rtcp_sock, wall_offset_s, stop, status, config.where(),
+                       reports)
         finally:
             sink.close()
     except (OutputError, DeviceError) as e:
@@ -158,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OUTPUT
     finally:
         status.close()
+        reports.leave()
         rtp_sock.close()
         rtcp_sock.close()
+        report_sock.close()
     stats = receiver.stats(time.monotonic()) | extra_stats
     if config.stats_json:
         config.stats_json.write_text(json.dumps(stats, indent=2) + "\n")
@@ -180,7 +229,7 @@ def _choose_output(config: ListenerConfig) -> str:
 
 def _run_paced(end_s: float, receiver: Receiver, sink: PacedOutput, rtp_sock: socket.socket,
                rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter,
-               where: str) -> None:
+               where: str, reports: Reports) -> None:
     """Every period: drain both sockets, then pull the period's samples at their deadline, as a sound card
     would. Waiting happens on the RTCP socket only, so RTP packets never wake the process one by one."""
     frames = receiver.config.fmt.samples_for(PERIOD_S)
@@ -196,11 +245,13 @@ def _run_paced(end_s: float, receiver: Receiver, sink: PacedOutput, rtp_sock: so
                 continue
         for data, arrival_s in drain(rtcp_sock, wall_offset_s):
             receiver.on_rtcp(data, arrival_s)
+            reports.on_rtcp(data, arrival_s)
         for data, arrival_s in drain(rtp_sock, wall_offset_s):
             receiver.on_rtp(data, arrival_s)
         while next_s <= now and next_s < end_s:
             sink.write(receiver.read(frames, next_s))
             next_s += period_s
+        reports.send_if_due()
         if now >= next_status_s:
             _show_status(receiver, now, where, status)
             next_status_s = now + STATUS_PERIOD_S
@@ -214,7 +265,7 @@ def _deliver(inbox: Inbox, receiver: Receiver) -> None:
 
 def _run_speaker(end_s: float, receiver: Receiver, speaker: SpeakerOutput, inbox: Inbox, rtp_sock: socket.socket,
                  rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter,
-                 where: str) -> None:
+                 where: str, reports: Reports) -> None:
     """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox, and returns
     early if the device stops pulling."""
     next_status_s = 0.0
@@ -226,6 +277,9 @@ def _run_speaker(end_s: float, receiver: Receiver, speaker: SpeakerOutput, inbox
         for sock in readable:
             for data, arrival_s in drain(sock, wall_offset_s):
                 inbox.put(sock is rtp_sock, data, arrival_s)
+                if sock is rtcp_sock:
+                    reports.on_rtcp(data, arrival_s)
+        reports.send_if_due()
         if now >= next_status_s:
             _show_status(receiver, now, where, status)
             next_status_s = now + STATUS_PERIOD_S

@@ -21,7 +21,7 @@ from rtpwire.audio import AudioFormat, format_for_payload_type
 from rtpwire.errors import WireError
 from rtpwire.histogram import Histogram
 from rtpwire.nowplaying import APP_NAME, NowPlaying
-from rtpwire.rtcp import SDES_NAME, App, Bye, SenderReport, SourceDescription, parse_compound
+from rtpwire.rtcp import SDES_NAME, App, Bye, ReportBlock, SenderReport, SourceDescription, parse_compound
 from rtpwire.rtp import RtpPacket
 from rtpwire.seqnum import TS_BITS, Unwrapper
 from sound.drift import DriftCompensator, fit
@@ -136,7 +136,7 @@ class Receiver:
             if isinstance(packet, SenderReport):
                 stream = self._stream_for(packet.ssrc, now, rtp=False)
                 if stream is not None:
-                    stream.clock.update(packet, stream.timestamps.unwrap(packet.rtp_timestamp))
+                    stream.clock.update(packet, stream.timestamps.unwrap(packet.rtp_timestamp), now)
             elif isinstance(packet, SourceDescription):
                 for chunk in packet.chunks:
                     if self._stream is not None and chunk.ssrc == self._stream.ssrc:
@@ -257,6 +257,20 @@ class Receiver:
     @property
     def ssrc(self) -> int | None:
         return self._stream.ssrc if self._stream else None
+
+    def report_block(self, now: float) -> ReportBlock | None:
+        """What a receiver report sent at `now` says of the followed station (RFC 3550 6.4.1); one call per report.
+        None if no audio came from it since the previous one: the report then leaves the station out."""
+        stream = self._stream
+        if stream is None:
+            return None
+        stats = stream.stats
+        fraction_lost = stats.fraction_lost_since_last()
+        if fraction_lost is None or stats.highest_sequence is None:
+            return None
+        last_sr, delay_since_last_sr = stream.clock.last_report(now)
+        return ReportBlock(stream.ssrc, fraction_lost, stats.lost, stats.highest_sequence & 0xFFFF_FFFF,
+                           round(stats.jitter_samples), last_sr, delay_since_last_sr)
 
     def buffered_s(self) -> float:
         stream = self._stream

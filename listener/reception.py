@@ -22,8 +22,10 @@ class ReceptionStats:
         self.too_old = 0  # behind the duplicate window: neither counted nor played
         self.payload_bytes = 0
         self._seen: set[int] = set()
-        self._jitter_samples = 0.0
+        self.jitter_samples = 0.0  # RFC 3550 A.8 interarrival jitter, in timestamp units
         self._last_transit: float | None = None
+        self._expected_prior = 0  # at the previous receiver report (RFC 3550 A.3)
+        self._received_prior = 0
 
     def on_packet(self, sequence: int, ext_ts: int, arrival_s: float, payload_bytes: int) -> int | None:
         """Extended sequence number of a new packet; None for a duplicate or one too old to judge."""
@@ -45,7 +47,7 @@ class ReceptionStats:
         self.payload_bytes += payload_bytes
         transit = arrival_s * self._rate - ext_ts  # RFC 3550 A.8, in timestamp units
         if self._last_transit is not None:
-            self._jitter_samples += (abs(transit - self._last_transit) - self._jitter_samples) / 16
+            self.jitter_samples += (abs(transit - self._last_transit) - self.jitter_samples) / 16
         self._last_transit = transit
         return ext
 
@@ -61,4 +63,16 @@ class ReceptionStats:
 
     @property
     def jitter_s(self) -> float:
-        return self._jitter_samples / self._rate
+        return self.jitter_samples / self._rate
+
+    def fraction_lost_since_last(self) -> int | None:
+        """The fraction of the packets expected since the previous call that were lost, in 1/256 (RFC 3550 A.3):
+        one call per receiver report. None if no packet arrived since: the report then says nothing of this
+        stream. Late packets filling earlier gaps can make more arrive than were expected: that is no loss."""
+        expected_interval = self.expected - self._expected_prior
+        received_interval = self.received - self._received_prior
+        self._expected_prior, self._received_prior = self.expected, self.received
+        if received_interval == 0:
+            return None
+        lost_interval = expected_interval - received_interval
+        return (lost_interval << 8) // expected_interval if lost_interval > 0 else 0

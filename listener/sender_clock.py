@@ -15,15 +15,29 @@ class SenderClock:
         self._rate = rate
         self._ts: int | None = None
         self._wall_s = 0.0
+        self._report_ntp = 0  # the last report's NTP timestamp, and when it arrived (local monotonic time)
+        self._report_arrival_s = 0.0
 
     @property
     def synchronized(self) -> bool:
         return self._ts is not None
 
-    def update(self, report: SenderReport, ext_ts: int) -> None:
+    def update(self, report: SenderReport, ext_ts: int, arrival_s: float) -> None:
         """Adopt the mapping of a report whose timestamp was already extended against the stream."""
         self._ts = ext_ts
         self._wall_s = unix_from_ntp(report.ntp_timestamp)
+        self._report_ntp = report.ntp_timestamp
+        self._report_arrival_s = arrival_s
+
+    def last_report(self, now: float) -> tuple[int, int]:
+        """A receiver report's LSR and DLSR (RFC 3550 6.4.1): the middle 32 bits of the last SR's NTP timestamp,
+        and the time since it arrived in 1/65536 s, from which the station works out the round trip; (0, 0)
+        before any SR. Arrival times are the kernel's wall-clock stamps, mapped onto the monotonic clock: a report
+        built an instant later may seem to precede it, which is no delay."""
+        if self._ts is None:
+            return 0, 0
+        delay = max(0, round((now - self._report_arrival_s) * 65536))
+        return (self._report_ntp >> 16) & 0xFFFF_FFFF, delay & 0xFFFF_FFFF
 
     def wall_of(self, ext_ts: int) -> float:
         """Station wall-clock time (Unix seconds) at which sample `ext_ts` was produced."""

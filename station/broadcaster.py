@@ -12,19 +12,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from socket import socket
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from rtpwire.histogram import Histogram
 from rtpwire.nowplaying import NowPlaying
 from sound.devices import DeviceError
+from station.audience import Roster, format_listeners
+from station.gain import Gain
 from station.packetizer import Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
+from station.queue import QueueError
 from station.source import FileSource
 
+T = TypeVar("T")
 MAX_CATCH_UP_S = 0.2  # later than this (machine suspended, process stopped), skip ahead instead of bursting
+NO_FILES = "no playable music files (give some on the command line)"
 
 
 class Source(Protocol):
@@ -60,14 +65,20 @@ class StationStatus:
     send_error_p50_ms: float
     send_error_p99_ms: float
     send_error_max_ms: float
+    volume_percent: int
+    shuffle: bool
+    repeat: str  # off, track or queue ("" without music files)
+    queue_position: int  # the current track's number in the queue, from 1 (0: none)
+    queue_length: int
 
 
 class Broadcaster:
     def __init__(self, files: FileSource | None, live: LiveSource | None, open_live: OpenLive,
                  packetizer: Packetizer, reporter: Reporter, rtp_sock: socket, rtcp_sock: socket,
-                 samples_per_packet: int, notify: Callable[[str], None], live_spec: str | None = None) -> None:
+                 samples_per_packet: int, notify: Callable[[str], None], live_spec: str | None = None,
+                 audience: Roster | None = None) -> None:
         """On the air first: `live` if given (opened from `live_spec`), else `files`, which FILES and a failing
-        live source come back to."""
+        live source come back to. `audience`: the listeners heard reporting, for LISTENERS and the toolbar."""
         self._files = files
         self._live = live
         self._source: Source | None = live if live is not None else files
@@ -79,7 +90,9 @@ class Broadcaster:
         self._rtcp_sock = rtcp_sock
         self._samples_per_packet = samples_per_packet
         self._notify = notify
+        self._audience = audience
         self._lock = threading.Lock()
+        self._gain = Gain(packetizer.fmt.rate)
         self._paused = False
         self._state_changed = False
         self.stopping = threading.Event()  # set by stop(), or by the loop itself at the end of the queue
@@ -101,6 +114,13 @@ class Broadcaster:
     def play(self) -> bool:
         """True if this resumed the station, False if it was playing already."""
         return self._set_paused(False)
+
+    def toggle(self) -> bool:
+        """Pauses if playing, plays if paused; whether the station is paused now."""
+        with self._lock:
+            self._paused = not self._paused
+            self._state_changed = True
+            return self._paused
 
     def _set_paused(self, paused: bool) -> bool:
         with self._lock:
@@ -132,11 +152,29 @@ class Broadcaster:
 
     def use_files(self) -> str:
         if self._files is None:
-            return "error: no playable music files (give some on the command line)"
+            return f"error: {NO_FILES}"
         if self._live is None:
             return "already playing the files"
         self._switch(None)
         return f"on the air: {self._files.title}"
+
+    def with_files(self, action: Callable[[FileSource], T]) -> T:
+        """Runs `action` (a queue command) on the music files between two packets: the loop reads them under
+        this lock. QueueError if the station has none. A new title goes to the listeners at once."""
+        if self._files is None:
+            raise QueueError(NO_FILES)
+        with self._lock:
+            title = self._files.title
+            result = action(self._files)
+            self._state_changed = self._state_changed or self._files.title != title
+        return result
+
+    def set_volume(self, percent: int) -> int:
+        """The volume (0 to 100 %) of whatever is on the air, files or live; the volume it was."""
+        with self._lock:
+            before = self._gain.percent
+            self._gain.set_percent(percent)
+        return before
 
     def _switch(self, live: LiveSource | None, replacing: Source | None = None) -> bool:
         """To `live`, or back to the files, between two packets; with `replacing`, only if that is still the
@@ -157,12 +195,22 @@ class Broadcaster:
         if self._live is not None:
             self._live.close()
 
+    def listeners_text(self) -> str:
+        return format_listeners(self._audience.listeners(time.monotonic()) if self._audience else [])
+
+    def listener_count(self) -> int:
+        return self._audience.count(time.monotonic()) if self._audience else 0
+
     def now_playing(self) -> NowPlaying:
         return NowPlaying(paused=self._paused, title=self._source.title if self._source else "")
 
     def status(self) -> StationStatus:
         source = self._source
         position_s, duration_s = source.progress_s() if source else (0.0, 0.0)
+        queue = self._files.queue if self._files is not None else None
+        with self._lock:  # the loop moves the queue on at the end of a track
+            queue_position = queue.current_number if queue else 0
+            queue_length = len(queue.entries) if queue else 0
         return StationStatus(
             paused=self._paused,
             live=self._live is not None,
@@ -176,6 +224,11 @@ class Broadcaster:
             send_error_p50_ms=self.send_error.percentile(0.50) * 1e3,
             send_error_p99_ms=self.send_error.percentile(0.99) * 1e3,
             send_error_max_ms=self.send_error.max_s * 1e3,
+            volume_percent=self._gain.percent,
+            shuffle=queue.shuffle if queue else False,
+            repeat=queue.repeat if queue else "",
+            queue_position=queue_position,
+            queue_length=queue_length,
         )
 
     def _send(self, sock: socket, data: bytes) -> None:
@@ -190,10 +243,12 @@ class Broadcaster:
         self._send(self._rtcp_sock, self._reporter.report(now, time.time(), self.now_playing()))
 
     def _read(self, source: Source) -> np.ndarray | None:
-        """The next packet's samples; none while paused. A live source is read all the same and its samples
-        dropped, so that its backlog stays current and PLAY resumes live, not with what was said meanwhile."""
+        """The next packet's samples, at the station's volume; none while paused. A live source is read all the
+        same and its samples dropped, so that its backlog stays current and PLAY resumes live, not with what was
+        said meanwhile."""
         if not self._paused:
-            return source.read(self._samples_per_packet)
+            pcm = source.read(self._samples_per_packet)
+            return None if pcm is None else self._gain.apply(pcm)
         if source is self._live:
             source.read(self._samples_per_packet)
         return None

@@ -1,7 +1,10 @@
-"""The file source: the queue played gaplessly, track after track, looped unless told to play it once.
+"""The file source: the play queue (`station.queue`) played gaplessly, track after track.
 
 The next track is decoded while the current one plays, so the sender never waits on a decoder; a file that
-fails is reported by name and skipped.
+fails is reported by name, taken out of the queue and skipped. The decodes follow the queue: after an edit
+(NEXT, JUMP, REMOVE, MOVE, SHUFFLE…) a decode of a track that no longer comes next is dropped, and the one that
+does is started. A jump to a track not decoded yet leaves a short silence (no packets) while it decodes, rather
+than playing on the track the operator left.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from station.media import MediaError, MediaLoader, Track
+from station.queue import Entry, PlayQueue, QueueItem, QueueListing, Repeat
+
+PREVIOUS_WITHIN_S = 3.0  # PREV this early in a track goes to the previous one; later, back to the start (as players do)
 
 
 class NothingPlayable(Exception):
@@ -22,52 +28,50 @@ class NothingPlayable(Exception):
 class FileSource:
     failure: str | None = None  # files that fail are skipped, so the source itself never does
 
-    def __init__(self, files: list[Path], loader: MediaLoader, loop: bool, report: Callable[[str], None]) -> None:
-        self._files = files
+    def __init__(self, queue: PlayQueue, loader: MediaLoader, report: Callable[[str], None]) -> None:
+        self.queue = queue
         self._loader = loader
-        self._loop = loop
+        self._rate = loader.fmt.rate
         self._report = report
-        self.current: Track | None = None
-        self.position_samples = 0
-        self._index = -1
-        self._pending: tuple[int, Future[bytes]] | None = None
-        self._failures_in_a_row = 0
-        self.finished = False  # the queue was played out (once), or every file turned out unplayable
+        self.track: Track | None = None  # the decoded track played: the current entry's, once it is decoded
+        self._playing: Entry | None = None  # the entry `track` was decoded for
+        self.position_samples = 0  # in the current entry; while it decodes, where it will start
+        self._decoding: dict[Entry, Future[bytes]] = {}  # the current entry (if not `_playing`) and the next one
+        self.finished = False  # the queue was played out (repeat off), or every file turned out unplayable
 
     @property
     def title(self) -> str:
-        return self.current.title if self.current else ""
+        return self.queue.current.title if self.queue.current else ""
 
     def progress_s(self) -> tuple[float, float]:
-        """Where the current track is, and how long it is (seconds)."""
-        if self.current is None:
+        """Where the current track is, and how long it is (0 while not known)."""
+        entry = self.queue.current
+        if entry is None:
             return 0.0, 0.0
-        rate = self._loader.fmt.rate
-        return self.position_samples / rate, len(self.current.pcm) / rate
+        return self.position_samples / self._rate, entry.duration_s or 0.0
 
     def start(self) -> Track:
         """Decode the first playable file, reporting the bad ones; NothingPlayable if there is none."""
-        for index, path in enumerate(self._files):
+        count = len(self.queue.entries)
+        while (entry := self.queue.current) is not None:
             try:
-                track = self._loader.track(path, self._loader.submit(path))
+                track = self._loader.track(entry.path, self._loader.submit(entry.path))
             except MediaError as e:
                 self._report(str(e))
+                self.queue.drop(entry)
                 continue
-            self._begin(index, track)
+            self._begin(entry, track)
             return track
-        raise NothingPlayable(f"nothing playable among {len(self._files)} file(s)")
+        raise NothingPlayable(f"nothing playable among {count} file(s)")
 
     def read(self, frames: int) -> np.ndarray | None:
         """Up to `frames` samples, across track boundaries; fewer only at the end of the queue or when the next
         track is not decoded yet; None when there is nothing to send now."""
         parts = []
         needed = frames
-        while needed > 0:
-            if self.current is None or self.position_samples >= len(self.current.pcm):
-                if not self._advance():
-                    break
-            assert self.current is not None
-            chunk = self.current.pcm[self.position_samples: self.position_samples + needed]
+        while needed > 0 and self._ready():
+            assert self.track is not None
+            chunk = self.track.pcm[self.position_samples: self.position_samples + needed]
             self.position_samples += len(chunk)
             needed -= len(chunk)
             parts.append(chunk)
@@ -75,39 +79,134 @@ class FileSource:
             return None
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def _following(self, index: int) -> int | None:
-        if index + 1 < len(self._files):
-            return index + 1
-        return 0 if self._loop else None
-
-    def _begin(self, index: int, track: Track) -> None:
-        self._index = index
-        self.current = track
-        self.position_samples = 0
-        self._failures_in_a_row = 0
-        following = self._following(index)
-        if following is not None:
-            self._pending = (following, self._loader.submit(self._files[following]))
-
-    def _advance(self) -> bool:
-        """Switch to the next track if it is decoded; False if it is not ready yet or there is none."""
-        while self._pending is not None:
-            index, future = self._pending
+    def _ready(self) -> bool:
+        """Whether the current entry has samples to give now. At the end of a track the queue moves on; an entry
+        still decoding has none yet, nor has the end of the queue (which sets `finished`)."""
+        while (entry := self.queue.current) is not None:
+            if entry is self._playing:
+                assert self.track is not None
+                if self.position_samples < len(self.track.pcm):
+                    return True
+                self.queue.advance()
+                self._moved()
+                continue
+            future = self._decoding[entry]
             if not future.done():
                 return False
-            self._pending = None
+            del self._decoding[entry]
             try:
-                track = self._loader.track(self._files[index], future)
+                track = self._loader.track(entry.path, future)
             except MediaError as e:
                 self._report(str(e))
-                self._failures_in_a_row += 1
-                following = self._following(index)
-                if self._failures_in_a_row >= len(self._files) or following is None:
-                    break
-                self._pending = (following, self._loader.submit(self._files[following]))
+                self.queue.drop(entry)
+                self._moved()
                 continue
-            self._begin(index, track)
+            self._begin(entry, track)
             self._report(f"now playing: {track.title}")
-            return True
         self.finished = True
         return False
+
+    def _begin(self, entry: Entry, track: Track) -> None:
+        self._playing, self.track = entry, track
+        entry.duration_s = track.duration_s(self._loader.fmt)
+        self.position_samples = min(self.position_samples, len(track.pcm))  # a SEEK made while it decoded
+        self._follow()
+
+    def _moved(self) -> None:
+        """The queue's current entry changed (or restarts): play it from its start."""
+        self.position_samples = 0
+        self._follow()
+
+    def _follow(self) -> None:
+        """Keeps the decodes in step with the queue: the current entry (unless it is the one decoded) and the one
+        after it are decoded or decoding; a decode the queue no longer wants is dropped (cancelled if it has not
+        started), so the next track is always the one the queue says."""
+        wanted = [entry for entry in (self.queue.current, self.queue.following())
+                  if entry is not None and entry is not self._playing]
+        for entry in [entry for entry in self._decoding if entry not in wanted]:
+            self._decoding.pop(entry).cancel()
+        for entry in wanted:
+            if entry not in self._decoding:
+                self._decoding[entry] = self._loader.submit(entry.path)
+
+    # --- the operator's commands: each changes the queue, then the decodes follow it ------------------------
+
+    def _note_durations(self) -> None:
+        """Durations are known once decoded: the next track's too, before it plays."""
+        for entry, future in self._decoding.items():
+            if entry.duration_s is None and future.done() and not future.cancelled() and not future.exception():
+                entry.duration_s = self._loader.track(entry.path, future).duration_s(self._loader.fmt)
+
+    def _item(self, entry: Entry) -> QueueItem:
+        self._note_durations()
+        return self.queue.item(entry)
+
+    def now(self) -> QueueItem | None:
+        return self._item(self.queue.current) if self.queue.current is not None else None
+
+    def listing(self) -> QueueListing:
+        """The queue, with the duration of every track decoded so far."""
+        self._note_durations()
+        return self.queue.listing()
+
+    def jump(self, index: int) -> QueueItem:
+        """Track `index` (from 0) from its start, even if it is the one playing."""
+        entry = self.queue.jump(index)
+        self._moved()
+        return self._item(entry)
+
+    def skip(self) -> QueueItem:
+        entry = self.queue.next()
+        self._moved()
+        return self._item(entry)
+
+    def back(self) -> tuple[QueueItem, bool]:
+        """PREV: the previous track within the first PREVIOUS_WITHIN_S of this one, else (or if there is none)
+        the start of this one; whether it went to the previous track."""
+        entry = self.queue.require_current()
+        previous = self.queue.previous() if self.position_samples < PREVIOUS_WITHIN_S * self._rate else None
+        self._moved()
+        return self._item(previous or entry), previous is not None
+
+    def seek(self, position_s: float) -> tuple[float, QueueItem]:
+        """To `position_s` in the current track, clamped to the track (to its start only, while its length is
+        not known); where it went."""
+        entry = self.queue.require_current()
+        target_samples = max(0, round(position_s * self._rate))
+        if entry is self._playing:
+            assert self.track is not None
+            target_samples = min(target_samples, len(self.track.pcm))
+        self.position_samples = target_samples
+        return target_samples / self._rate, self._item(entry)
+
+    def add(self, paths: list[Path]) -> list[QueueItem]:
+        entries = self.queue.add(paths)
+        self._follow()
+        return [self.queue.item(entry) for entry in entries]
+
+    def remove(self, index: int) -> QueueItem:
+        """REMOVE: removing the current track skips to the one after it."""
+        removed = self.queue.remove(index)
+        if removed.current:
+            self._moved()
+        else:
+            self._follow()
+        return removed
+
+    def move(self, index: int, to_index: int) -> QueueItem:
+        moved = self.queue.move(index, to_index)
+        self._follow()
+        return moved
+
+    def clear(self) -> int:
+        removed = self.queue.clear()
+        self._follow()
+        return removed
+
+    def set_shuffle(self, on: bool) -> None:
+        self.queue.set_shuffle(on)
+        self._follow()
+
+    def set_repeat(self, mode: Repeat) -> None:
+        self.queue.set_repeat(mode)
+        self._follow()

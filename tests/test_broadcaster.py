@@ -11,16 +11,21 @@ import socket
 import threading
 import time
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from fake_media import make_source, pcm
 
 from rtpwire.audio import L16_STEREO
 from rtpwire.nowplaying import NowPlaying
-from rtpwire.rtcp import Bye, parse_compound
+from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, SdesChunk, SourceDescription, compound, parse_compound
 from rtpwire.rtp import RtpPacket
 from sound.devices import DeviceError
-from station.broadcaster import Broadcaster
+from station.audience import NO_LISTENERS, Audience
+from station.broadcaster import NO_FILES, Broadcaster
 from station.packetizer import Packetizer
+from station.queue import PlayQueue, QueueError
 from station.reporter import Reporter
 from station.schedule import Schedule
 
@@ -30,10 +35,12 @@ WAIT_S = 5.0  # bound on every wait for the thread; the events normally come wit
 
 
 class FakeSource:
-    """A source sending a constant value, so packets tell which source they came from."""
+    """A source sending a constant value, so packets tell which source they came from; as the files, its queue
+    is one track."""
 
     def __init__(self, title: str, value: int, duration_s: float = 0.0) -> None:
         self.title = title
+        self.queue = PlayQueue([Path(f"/music/{title}.wav")])
         self.value = value
         self.duration_s = duration_s
         self.finished = False
@@ -96,14 +103,14 @@ def link():
         sock.close()
 
 
-def _station(link, files=None, live=None, opener=None, live_spec=None, notes=None):
+def _station(link, files=None, live=None, opener=None, live_spec=None, notes=None, audience=None):
     (rtp_sock, _), (rtcp_sock, _) = link
     packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=65530, first_timestamp=0)
     schedule = Schedule(start_s=time.monotonic(), rate=L16_STEREO.rate, samples_per_packet=SPP)
     reporter = Reporter(packetizer, schedule, cname="test@localhost", name="Test Radio")
     notify = (notes.append if notes is not None else lambda _text: None)
     station = Broadcaster(files, live, opener or Opener(), packetizer, reporter, rtp_sock, rtcp_sock, SPP,
-                          notify, live_spec=live_spec)
+                          notify, live_spec=live_spec, audience=audience)
     return station, schedule
 
 
@@ -369,6 +376,9 @@ def test_failing_live_source_without_files_goes_quiet_but_stays_on_the_air(link)
     station.start(schedule)
     try:
         assert live.closed.wait(WAIT_S)
+        deadline = time.monotonic() + WAIT_S  # the note follows the switch, which starts the closing
+        while not notes and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert notes == ["capture device live: pulse stopped: nothing on the air until MIC or FILES"]
         assert not station.stopping.is_set()  # no end of queue: the operator can bring a source back
         assert station.use_live("3") == "on the air: live: 3"
@@ -380,3 +390,153 @@ def test_failing_live_source_without_files_goes_quiet_but_stays_on_the_air(link)
     values = [L16_STEREO.decode(RtpPacket.parse(data).payload)[0, 0] for data in _received(rtp_in)]
     assert values[:3] == [7] * 3
     assert set(values[3:]) == {100}
+
+
+def test_listeners_without_an_audience(link):
+    station, _ = _station(link)
+    assert station.listeners_text() == NO_LISTENERS
+    assert station.listener_count() == 0
+
+
+def test_listeners_from_the_audience(link):
+    audience = Audience(SSRC, L16_STEREO.rate, 184_000.0, wall_offset_s=0.0)
+    audience.on_rtcp(compound(ReceiverReport(0xA1), SourceDescription((SdesChunk(0xA1, ((SDES_CNAME, "a@h"),)),))),
+                     time.monotonic())
+    station, _ = _station(link, audience=audience)
+    assert station.listener_count() == 1
+    assert station.listeners_text().splitlines()[0] == "1 listener"
+    assert "a@h" in station.listeners_text()
+
+
+# --- the queue commands, TOGGLE and VOLUME ----------------------------------------------------------------------
+
+def _queue_station(link, **kwargs):
+    files, _, _ = make_source({"a.wav": pcm(0, 44100), "b.wav": pcm(0, 22050), "c.wav": pcm(0, 22050)},
+                              repeat="queue")
+    files.start()
+    station, schedule = _station(link, files=files, **kwargs)
+    return station, schedule, files
+
+
+def test_with_files_runs_the_action_under_the_loops_lock(link):
+    station, _, files = _queue_station(link)
+
+    def action(source):
+        assert station._lock.locked()  # the loop reads the source under this lock: no packet is read meanwhile
+        return source.skip()
+
+    item = station.with_files(action)
+    assert (item.number, item.title) == (2, "b")
+    assert station.status().title == "b"
+    assert not station._lock.locked()
+
+
+def test_with_files_releases_the_lock_when_the_action_fails(link):
+    station, _, _ = _queue_station(link)
+    with pytest.raises(QueueError):
+        station.with_files(lambda files: files.jump(7))
+    assert not station._lock.locked()
+
+
+def test_with_files_without_files_is_a_queue_error(link):
+    station, _ = _station(link, live=FakeSource("live: pulse", 7))
+    with pytest.raises(QueueError) as info:
+        station.with_files(lambda files: files.skip())
+    assert str(info.value) == NO_FILES
+
+
+def test_a_new_title_is_reported_to_listeners_at_once_but_a_listing_is_not(link):
+    station, _, _ = _queue_station(link)
+    station.with_files(lambda files: files.listing())
+    assert not station._state_changed
+    station.with_files(lambda files: files.skip())
+    assert station._state_changed  # the loop sends an RTCP report with the new title at its next packet
+
+
+def test_status_shows_the_queue(link):
+    station, _, _ = _queue_station(link)
+    status = station.status()
+    assert (status.queue_position, status.queue_length, status.repeat, status.shuffle) == (1, 3, "queue", False)
+    assert status.volume_percent == 100
+    station.with_files(lambda files: files.jump(2))
+    station.with_files(lambda files: files.set_shuffle(True))
+    station.with_files(lambda files: files.set_repeat("off"))
+    status = station.status()
+    assert (status.queue_position, status.queue_length, status.repeat, status.shuffle) == (3, 3, "off", True)
+
+
+def test_status_without_files_has_no_queue(link):
+    station, _ = _station(link, live=FakeSource("live: pulse", 7))
+    status = station.status()
+    assert (status.queue_position, status.queue_length, status.repeat, status.shuffle) == (0, 0, "", False)
+
+
+def test_toggle(link):
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1))
+    assert station.toggle() is True
+    assert station.status().paused and station.now_playing().paused
+    assert station.toggle() is False
+    assert not station.status().paused
+
+
+def test_set_volume_answers_the_volume_before(link):
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1))
+    assert station.set_volume(40) == 100
+    assert station.set_volume(0) == 40
+    assert station.status().volume_percent == 0
+
+
+def _values(rtp_in: socket.socket) -> np.ndarray:
+    return np.concatenate([L16_STEREO.decode(RtpPacket.parse(data).payload)[:, 0] for data in _received(rtp_in)])
+
+
+def test_volume_is_applied_to_the_files_with_a_ramp(link):
+    (_, rtp_in), _ = link
+    files = FakeSource("Blue Monk", 10000)
+    files.enough = 12
+    station, schedule = _station(link, files=files)
+    station.set_volume(50)
+    _run_until(station, schedule, files.read_enough)
+    values = _values(rtp_in).astype(int)
+    ramp_samples = round(0.02 * L16_STEREO.rate)
+    assert len(values) >= 12 * SPP
+    assert np.all(np.diff(values[:ramp_samples]) <= 0) and values[0] < 10000
+    assert np.all(values[ramp_samples:] == 5000)
+
+
+def test_volume_applies_to_a_live_source_too(link):
+    (_, rtp_in), _ = link
+    live = FakeSource("live: pulse", 10000)
+    live.enough = 12
+    station, schedule = _station(link, files=FakeSource("Blue Monk", 1), live=live)
+    station.set_volume(0)
+    _run_until(station, schedule, live.read_enough)
+    values = _values(rtp_in)
+    assert not values[round(0.02 * L16_STEREO.rate):].any()
+
+
+def test_full_volume_sends_the_source_untouched(link):
+    (_, rtp_in), _ = link
+    files = FakeSource("Blue Monk", -32768)
+    station, schedule = _station(link, files=files)
+    station.set_volume(100)
+    _run_until(station, schedule, files.read_enough)
+    assert np.all(_values(rtp_in) == -32768)
+
+
+def test_queue_edits_while_the_loop_plays_leave_every_packet_whole(link):
+    (_, rtp_in), _ = link
+    station, schedule, files = _queue_station(link)
+    station.start(schedule)
+    try:
+        for i in range(200):
+            station.with_files(lambda source: source.skip())
+            station.with_files(lambda source: source.move(i % 3, (i + 1) % 3))
+            station.with_files(lambda source: source.back())
+            time.sleep(0.0005)
+    finally:
+        station.stop("test over")
+        station.join(WAIT_S)
+    packets = [RtpPacket.parse(data) for data in _received(rtp_in)]
+    assert packets and all(len(p.payload) == SPP * L16_STEREO.bytes_per_frame for p in packets)
+    assert [p.sequence for p in packets] == [(65530 + i) % 65536 for i in range(len(packets))]

@@ -137,3 +137,34 @@ def test_default_output_falls_back_to_null_without_a_device(launcher, tmp_path):
     assert listener.popen.wait(20) == 0
     assert "no audio output device" in listener.stderr() and "output null" in listener.stderr()
     assert (tmp_path / "s.json").exists()
+
+
+def test_queue_commands_over_a_pipe(launcher):
+    """An operator's session, scripted: the queue, transport and volume commands on the bundled music."""
+    station = launcher.start("station", "media", stdin=True)
+    station.wait_for("now playing: 01-tide-pool", stream="stdout")
+    session = [
+        ("QUEUE", "▶ 1. 01-tide-pool"),
+        ("NEXT", "skipped to 2. 02-neon-arcade ("),
+        ("SEEK 0:10", "at 0:10 of 2. 02-neon-arcade ("),
+        ("VOLUME 50", "volume 50% (was 100%)"),
+        ("PREV", "back to the start of 2. 02-neon-arcade ("),  # 10 s in: PREV restarts the track
+        ("JUMP 1", "playing 1. 01-tide-pool (0:25)"),
+        ("REMOVE 3", "removed 3. 03-lantern-waltz"),
+        ("ADD media/03-lantern-waltz.ogg", "added 3. 03-lantern-waltz (?:??)"),
+        ("VOLUME loud", "error: VOLUME takes a number from 0 to 100, got 'loud'"),
+        ("STATUS", "queue: track 1 of 3, repeat queue, shuffle off; volume 50%"),
+    ]
+    for line, answer in session:
+        station.send(line)
+        station.wait_for(answer, stream="stdout")
+    station.send("QUIT")
+    assert station.popen.wait(15) == 0
+    out = station.stdout()
+    queue = out[out.index("queue: 3 tracks"):].splitlines()[:4]
+    assert queue[0] == "queue: 3 tracks, repeat queue, shuffle off"
+    assert [line[:20] for line in queue[1:]] == ["▶ 1. 01-tide-pool   ", "  2. 02-neon-arcade ",
+                                                 "  3. 03-lantern-walt"]
+    assert "playing  01-tide-pool  0:" in out
+    assert "stopping: BYE sent to listeners" in out
+    assert "Traceback" not in station.stderr()

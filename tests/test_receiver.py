@@ -7,6 +7,7 @@ from simulation import (PERIOD_FRAMES, SPP, WALL_OFFSET_S, Playout, audible, bro
 
 from listener.receiver import Receiver, ReceiverConfig, State
 from rtpwire.audio import L16_MONO, L16_STEREO
+from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, SdesChunk, SourceDescription, compound, parse_compound
 from rtpwire.rtp import RtpPacket
 
 LATENCY_S = 0.06
@@ -233,3 +234,57 @@ def test_read_always_returns_exactly_frames():
     r = receiver()
     for frames in (1, 7, 441, 4096):
         assert r.read(frames, 0.0).shape == (frames, 2)
+
+
+# --- what a receiver report says -----------------------------------------------------------------------------------
+
+def test_report_block_about_a_clean_stream():
+    datagrams = link(broadcast(tone_pcm(1.0), start_s=0.1, bye=False))
+    r = receiver()
+    play(r, datagrams, until_s=0.9)
+    block = r.report_block(0.9)
+    last_sr = next(d for d in reversed(datagrams) if not d.is_rtp and d.time_s < 0.9)
+    sr = parse_compound(last_sr.data)[0]
+    received = sum(1 for d in datagrams if d.is_rtp and d.time_s < 0.9 - PERIOD_FRAMES / 44100)
+    assert block is not None and block.ssrc == 0x1234ABCD
+    assert block.fraction_lost == block.packets_lost == 0
+    assert block.highest_sequence >= 1000 + received - 1  # the simulated station's first sequence number is 1000
+    assert block.jitter == 0  # the link's delay never varies
+    assert block.last_sr == (sr.ntp_timestamp >> 16) & 0xFFFF_FFFF
+    assert block.delay_since_last_sr == round((0.9 - last_sr.time_s) * 65536)
+
+
+def test_report_block_counts_the_loss_since_the_previous_report():
+    r = receiver()
+    playout = Playout(r, link(broadcast(tone_pcm(1.0), bye=False), drop_rtp={80, 81, 82, 83}))  # sent 0.5 s in
+    playout.until(0.3)
+    first = r.report_block(0.3)
+    playout.until(0.6)
+    second = r.report_block(0.6)
+    assert first is not None and second is not None
+    assert first.fraction_lost == 0
+    assert second.packets_lost == 4
+    assert second.fraction_lost == (4 << 8) // (second.highest_sequence - first.highest_sequence)
+
+
+def test_no_report_block_before_audio_or_when_none_came_since():
+    r = receiver()
+    assert r.report_block(0.0) is None
+    play(r, link(broadcast(tone_pcm(0.2))), until_s=0.5)
+    assert r.report_block(0.5) is not None
+    assert r.report_block(1.0) is None  # the station ended: nothing heard since the last report
+
+
+def test_other_listeners_reports_are_neither_foreign_nor_malformed():
+    r = receiver()
+    playout = Playout(r, link(broadcast(tone_pcm(1.0))))
+    playout.until(0.4)
+    block = r.report_block(0.4)
+    other = compound(ReceiverReport(0x99, (block,)), SourceDescription((SdesChunk(0x99, ((SDES_CNAME, "l@h"),)),)))
+    for when in (0.41, 0.42):
+        r.on_rtcp(other, when)
+    r.on_rtcp(compound(ReceiverReport(0x99), Bye((0x99,), "listener quit")), 0.43)
+    playout.until(0.6)
+    stats = r.stats(0.6)
+    assert stats["packets_foreign"] == stats["packets_malformed"] == stats["source_changes"] == 0
+    assert stats["ssrc"] == 0x1234ABCD and r.state(0.6) is State.PLAYING

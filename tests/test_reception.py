@@ -52,3 +52,43 @@ def test_jitter_zero_for_steady_arrivals_and_grows_with_variation():
     for i in range(200):
         shaky.on_packet(i, i * 220, i * 220 / 44100 + (0.004 if i % 2 else 0.0), 880)
     assert 0.003 < shaky.jitter_s < 0.005  # RFC 3550 estimate converges to the mean |D| = 4 ms
+
+
+def test_fraction_lost_is_per_report_interval():
+    stats = ReceptionStats(44100)
+    feed(stats, [0, 1, 2, 3])
+    assert stats.fraction_lost_since_last() == 0
+    feed(stats, [5, 7, 8])  # 4 to 8 expected since: 5 packets, 3 of them received
+    assert stats.fraction_lost_since_last() == (2 << 8) // 5
+
+
+def test_no_fraction_when_nothing_arrived_since_the_last_report():
+    stats = ReceptionStats(44100)
+    assert stats.fraction_lost_since_last() is None
+    feed(stats, [0, 1])
+    stats.fraction_lost_since_last()
+    assert stats.fraction_lost_since_last() is None
+
+
+def test_a_late_packet_filling_a_gap_is_no_loss_in_its_interval():
+    stats = ReceptionStats(44100)
+    feed(stats, [0, 2])
+    assert stats.fraction_lost_since_last() == (1 << 8) // 3
+    stats.on_packet(1, 220, 1.0, 880)  # arrives after the report: one more received, none more expected
+    assert stats.fraction_lost_since_last() == 0
+    assert stats.lost == 0
+
+
+def test_total_loss_of_an_interval_is_just_under_one():
+    stats = ReceptionStats(44100)
+    feed(stats, [0])
+    stats.fraction_lost_since_last()
+    feed(stats, [1000])
+    assert stats.fraction_lost_since_last() == (999 << 8) // 1000 < 256
+
+
+def test_jitter_samples_is_jitter_in_timestamp_units():
+    stats = ReceptionStats(44100)
+    for i in range(200):
+        stats.on_packet(i, i * 220, i * 220 / 44100 + (0.004 if i % 2 else 0.0), 880)
+    assert stats.jitter_samples == stats.jitter_s * 44100

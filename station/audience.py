@@ -1,0 +1,149 @@
+"""Who is listening (sans-IO): the station's table of listeners, from the receiver reports they send (RFC 3550).
+
+A listener joins the table with its first receiver report, says how well it receives in each one (the report
+block about this station), and leaves it with its BYE, or by timing out if it vanished without one (killed,
+unplugged). The timeout is RFC 3550's five deterministic reporting intervals, but at least `EXPIRY_FLOOR_S`: each
+member works its interval out from the members and packet sizes it has seen itself, so a listener's may be a
+little longer than ours, and a floor above 5 × 5 s keeps a listener that is still there from blinking out of the
+table, while one that vanished is gone within half a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from rtpwire.errors import WireError
+from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, ReportBlock, SourceDescription, ntp_from_unix, parse_compound
+from rtpwire.rtcp_timing import RTCP_BANDWIDTH_FRACTION, averaged_rtcp_bytes, member_timeout_s
+from rtpwire.seqnum import wrap_diff
+
+EXPIRY_FLOOR_S = 30.0
+NO_LISTENERS = "no listeners reporting (a listener appears with its first receiver report, seconds after joining)"
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One listener as its latest report describes it; reception figures are None until it reports on us."""
+
+    ssrc: int
+    cname: str
+    fraction_lost_pct: float | None  # of the packets expected between its last two reports
+    packets_lost: int | None  # since it started receiving this station
+    jitter_ms: float | None  # RFC 3550 interarrival jitter
+    last_report_s_ago: float
+    round_trip_ms: float | None  # None until it has received a sender report
+
+
+@dataclass
+class _Member:
+    cname: str
+    last_report_s: float
+    block: ReportBlock | None = None  # the latest report block about this station
+    round_trip_s: float | None = None
+
+
+class Roster(Protocol):
+    """What the console reads: an Audience, or the station's thread-safe view of one."""
+
+    def listeners(self, now: float) -> list[Listener]: ...
+    def count(self, now: float) -> int: ...
+
+
+class Audience:
+    """The listeners heard on the RTCP port, keyed by SSRC. Malformed datagrams are counted, never raised."""
+
+    def __init__(self, own_ssrc: int, rate: int, session_bandwidth_bytes_per_s: float, wall_offset_s: float) -> None:
+        """`wall_offset_s`: wall-clock minus monotonic time, to read the arrival of a report on the NTP clock
+        the listener's round-trip figures refer to."""
+        self._own_ssrc = own_ssrc
+        self._rate = rate
+        self._rtcp_bandwidth_bytes_per_s = session_bandwidth_bytes_per_s * RTCP_BANDWIDTH_FRACTION
+        self._wall_offset_s = wall_offset_s
+        self._avg_rtcp_bytes: float | None = None
+        self._members: dict[int, _Member] = {}  # in the order they joined
+        self.malformed = 0
+        self.last_wire_error = ""
+
+    def on_rtcp(self, data: bytes, now: float) -> None:
+        try:
+            packets = parse_compound(data)
+        except WireError as e:
+            self.malformed += 1
+            self.last_wire_error = str(e)
+            return
+        self._avg_rtcp_bytes = averaged_rtcp_bytes(self._avg_rtcp_bytes, len(data))
+        for packet in packets:
+            if isinstance(packet, ReceiverReport) and packet.ssrc != self._own_ssrc:
+                member = self._members.setdefault(packet.ssrc, _Member(cname="", last_report_s=now))
+                member.last_report_s = now
+                for block in packet.reports:
+                    if block.ssrc == self._own_ssrc:
+                        member.block, member.round_trip_s = block, self._round_trip_s(block, now)
+            elif isinstance(packet, SourceDescription):  # ours, and other stations', describe no member
+                for chunk in packet.chunks:
+                    described = self._members.get(chunk.ssrc)
+                    if described is not None:
+                        described.cname = chunk.get(SDES_CNAME) or described.cname
+            elif isinstance(packet, Bye):
+                for ssrc in packet.ssrcs:
+                    self._members.pop(ssrc, None)
+
+    def _round_trip_s(self, block: ReportBlock, now: float) -> float | None:
+        """RFC 3550 6.4.1: arrival time minus the SR timestamp the listener echoes minus how long it held it."""
+        if block.last_sr == 0:
+            return None
+        arrival = (ntp_from_unix(now + self._wall_offset_s) >> 16) & 0xFFFF_FFFF
+        units = wrap_diff(arrival, block.last_sr + block.delay_since_last_sr, 32)
+        return max(0, units) / 65536  # rounding on both sides may make a loopback's round trip come out below zero
+
+    def _timeout_s(self) -> float:
+        """How long a listener may stay silent before it is dropped."""
+        members = len(self._members) + 1  # the listeners and the station, as the listeners count them
+        rfc_s = member_timeout_s(members, 1, self._rtcp_bandwidth_bytes_per_s, self._avg_rtcp_bytes or 0.0)
+        return max(rfc_s, EXPIRY_FLOOR_S)
+
+    def _expire(self, now: float) -> None:
+        timeout_s = self._timeout_s()
+        for ssrc in [s for s, member in self._members.items() if now - member.last_report_s > timeout_s]:
+            del self._members[ssrc]
+
+    def listeners(self, now: float) -> list[Listener]:
+        self._expire(now)
+        return [self._listener(ssrc, member, now) for ssrc, member in self._members.items()]
+
+    def count(self, now: float) -> int:
+        self._expire(now)
+        return len(self._members)
+
+    def _listener(self, ssrc: int, member: _Member, now: float) -> Listener:
+        block = member.block
+        return Listener(
+            ssrc=ssrc,
+            cname=member.cname,
+            fraction_lost_pct=block.fraction_lost * 100 / 256 if block else None,
+            packets_lost=block.packets_lost if block else None,
+            jitter_ms=block.jitter * 1e3 / self._rate if block else None,
+            last_report_s_ago=now - member.last_report_s,
+            round_trip_ms=member.round_trip_s * 1e3 if member.round_trip_s is not None else None,
+        )
+
+
+def format_listeners(entries: Sequence[Listener]) -> str:
+    """The LISTENERS answer: one line per listener, in the order they joined."""
+    if not entries:
+        return NO_LISTENERS
+    header = ("SSRC", "CNAME", "LOSS", "LOST", "JITTER", "RTT", "LAST REPORT")
+    rows = [(f"{e.ssrc:08x}", e.cname or "-", _figure(e.fraction_lost_pct, "{:.1f} %"),
+             _figure(e.packets_lost, "{}"), _figure(e.jitter_ms, "{:.2f} ms"), _figure(e.round_trip_ms, "{:.2f} ms"),
+             f"{e.last_report_s_ago:.1f} s ago") for e in entries]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
+                       for i, (cell, width) in enumerate(zip(row, widths))) for row in [header, *rows]]
+    count = f"{len(entries)} listener{'s' if len(entries) != 1 else ''}"
+    return "\n".join([count, *lines])
+
+
+def _figure(value: float | None, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)

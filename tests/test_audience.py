@@ -1,0 +1,191 @@
+"""The station's table of listeners, fed with receiver reports on fake time."""
+
+import pytest
+
+from rtpwire.audio import L16_STEREO
+from rtpwire.nowplaying import NowPlaying
+from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport,
+                          SourceDescription, compound, ntp_from_unix)
+from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
+from station.audience import EXPIRY_FLOOR_S, NO_LISTENERS, Audience, Listener, format_listeners
+
+STATION = 0x1234ABCD
+WALL_OFFSET_S = 1_800_000_000.0  # fake wall clock = fake monotonic clock + this
+SESSION_BW = session_bandwidth_bytes_per_s(L16_STEREO, 220)
+
+
+def audience() -> Audience:
+    return Audience(STATION, 44100, SESSION_BW, WALL_OFFSET_S)
+
+
+def block(about: int = STATION, **changes) -> ReportBlock:
+    fields = dict(ssrc=about, fraction_lost=64, packets_lost=12, highest_sequence=70000, jitter=441, last_sr=0,
+                  delay_since_last_sr=0)
+    fields.update(changes)
+    return ReportBlock(**fields)
+
+
+def report(ssrc: int, *blocks: ReportBlock, cname: str | None = None) -> bytes:
+    cname = f"listener-{ssrc:08x}@host" if cname is None else cname
+    return compound(ReceiverReport(ssrc, blocks), SourceDescription((SdesChunk(ssrc, ((SDES_CNAME, cname),)),)))
+
+
+def bye(ssrc: int) -> bytes:
+    return compound(ReceiverReport(ssrc), Bye((ssrc,), "listener quit"))
+
+
+def station_report(ssrc: int = STATION) -> bytes:
+    """What a station sends about once a second: SR, SDES, the now-playing APP."""
+    return compound(SenderReport(ssrc, ntp_from_unix(WALL_OFFSET_S), 0, 10, 8800),
+                    SourceDescription((SdesChunk(ssrc, ((SDES_CNAME, "station@host"), (SDES_NAME, "Radio"))),)),
+                    NowPlaying(False, "song").to_app(ssrc))
+
+
+def test_nobody_yet():
+    a = audience()
+    assert a.listeners(0.0) == [] and a.count(0.0) == 0
+    assert format_listeners([]) == NO_LISTENERS
+
+
+def test_a_report_makes_a_listener_with_its_figures():
+    a = audience()
+    a.on_rtcp(report(0xA1, block()), 10.0)
+    assert a.listeners(12.5) == [Listener(ssrc=0xA1, cname="listener-000000a1@host", fraction_lost_pct=25.0,
+                                          packets_lost=12, jitter_ms=10.0, last_report_s_ago=2.5, round_trip_ms=None)]
+    assert a.count(12.5) == 1
+
+
+def test_an_empty_report_counts_the_listener_without_figures():
+    a = audience()
+    a.on_rtcp(report(0xA1), 1.0)
+    (entry,) = a.listeners(1.0)
+    assert entry.fraction_lost_pct is entry.packets_lost is entry.jitter_ms is entry.round_trip_ms is None
+
+
+def test_later_reports_update_and_empty_ones_keep_the_last_figures():
+    a = audience()
+    a.on_rtcp(report(0xA1, block()), 1.0)
+    a.on_rtcp(report(0xA1, block(fraction_lost=0, packets_lost=13, jitter=44)), 6.0)
+    a.on_rtcp(report(0xA1), 11.0)  # the station paused: nothing to report on
+    (entry,) = a.listeners(11.0)
+    assert (entry.fraction_lost_pct, entry.packets_lost, entry.last_report_s_ago) == (0.0, 13, 0.0)
+    assert entry.jitter_ms == pytest.approx(44 / 44.1)
+
+
+def test_blocks_about_other_sources_are_ignored():
+    a = audience()
+    a.on_rtcp(report(0xA1, block(about=0x5555)), 1.0)
+    (entry,) = a.listeners(1.0)
+    assert entry.packets_lost is None
+
+
+def test_listeners_in_the_order_they_joined():
+    a = audience()
+    for i, ssrc in enumerate((0xC3, 0xA1, 0xB2)):
+        a.on_rtcp(report(ssrc), float(i))
+    a.on_rtcp(report(0xC3), 5.0)
+    assert [e.ssrc for e in a.listeners(5.0)] == [0xC3, 0xA1, 0xB2]
+
+
+def test_bye_removes_a_listener_at_once():
+    a = audience()
+    a.on_rtcp(report(0xA1), 1.0)
+    a.on_rtcp(report(0xB2), 1.0)
+    a.on_rtcp(bye(0xA1), 2.0)
+    assert [e.ssrc for e in a.listeners(2.0)] == [0xB2]
+
+
+def test_our_own_packets_are_no_listener():
+    a = audience()
+    a.on_rtcp(report(0xA1), 1.0)
+    a.on_rtcp(station_report(), 1.5)
+    a.on_rtcp(compound(SenderReport(STATION, 0, 0, 0, 0), Bye((STATION,), "station stopped")), 2.0)
+    a.on_rtcp(compound(ReceiverReport(STATION)), 2.0)  # a listener that drew our SSRC would collide: not counted
+    assert [e.ssrc for e in a.listeners(2.0)] == [0xA1]
+
+
+def test_another_station_on_the_group_is_no_listener():
+    a = audience()
+    a.on_rtcp(station_report(0x7777), 1.0)
+    assert a.count(1.0) == 0
+
+
+def test_cname_from_sdes_even_if_it_comes_later():
+    a = audience()
+    a.on_rtcp(compound(ReceiverReport(0xA1)), 1.0)
+    assert a.listeners(1.0)[0].cname == ""
+    a.on_rtcp(report(0xA1, cname="alice@kitchen"), 2.0)
+    assert a.listeners(2.0)[0].cname == "alice@kitchen"
+
+
+def test_a_silent_listener_drops_off_after_the_timeout():
+    a = audience()
+    a.on_rtcp(report(0xA1), 0.0)
+    a.on_rtcp(report(0xB2), 0.0)
+    for now in range(5, 60, 5):  # B2 goes on reporting every 5 s, A1 vanished without a BYE
+        a.on_rtcp(report(0xB2), float(now))
+        expected = [0xA1, 0xB2] if now <= EXPIRY_FLOOR_S else [0xB2]
+        assert [e.ssrc for e in a.listeners(float(now))] == expected, now
+    assert a.count(EXPIRY_FLOOR_S + 0.1) == 1
+
+
+def test_the_timeout_is_the_floor_for_usual_audiences_and_grows_with_huge_ones():
+    a = audience()
+    for ssrc in range(1, 21):
+        a.on_rtcp(report(ssrc), 0.0)
+    assert a.count(EXPIRY_FLOOR_S) == 20 and a.count(EXPIRY_FLOOR_S + 0.01) == 0
+    huge = audience()
+    for ssrc in range(1, 1201):  # 72-byte reports from 1200 listeners: each reports every 12.5 s
+        huge.on_rtcp(report(ssrc), 0.0)
+    timeout_s = 5 * 72 * 1200 / (0.75 * 0.05 * SESSION_BW)
+    assert timeout_s == pytest.approx(62.5, abs=0.1)
+    assert huge.count(timeout_s - 0.1) == 1200
+    assert huge.count(timeout_s + 0.1) == 0
+
+
+def test_round_trip_from_lsr_and_dlsr():
+    a = audience()
+    sr_sent_s = 100.0
+    lsr = (ntp_from_unix(sr_sent_s + WALL_OFFSET_S) >> 16) & 0xFFFF_FFFF
+    held_s, trip_s = 0.75, 0.012
+    a.on_rtcp(report(0xA1, block(last_sr=lsr, delay_since_last_sr=round(held_s * 65536))),
+              sr_sent_s + held_s + trip_s)
+    (entry,) = a.listeners(sr_sent_s + 1.0)
+    assert entry.round_trip_ms == pytest.approx(trip_s * 1e3, abs=0.05)
+
+
+def test_round_trip_never_below_zero():
+    a = audience()
+    lsr = (ntp_from_unix(100.0 + WALL_OFFSET_S) >> 16) & 0xFFFF_FFFF
+    a.on_rtcp(report(0xA1, block(last_sr=lsr, delay_since_last_sr=65536)), 100.9999)  # held 1 s, here after 0.9999
+    assert a.listeners(101.0)[0].round_trip_ms == 0.0
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x80", b"\x00" * 8, b"\x81\xc9\x00\x07" + bytes(8), bytes(range(64)),
+                                     report(0xA1)[:-3]])
+def test_malformed_datagrams_are_counted_never_raised(garbage):
+    a = audience()
+    a.on_rtcp(garbage, 1.0)
+    assert a.malformed == 1 and a.last_wire_error
+    assert a.count(1.0) == 0
+
+
+def test_format_lists_every_listener_in_aligned_columns():
+    entries = [
+        Listener(0xA1, "listener-000000a1@host", 25.0, 12, 10.0, 2.54, 0.31),
+        Listener(0xB2, "bob@den", None, None, None, 0.0, None),
+    ]
+    lines = format_listeners(entries).splitlines()
+    assert lines[0] == "2 listeners"
+    assert lines[1].split() == ["SSRC", "CNAME", "LOSS", "LOST", "JITTER", "RTT", "LAST", "REPORT"]
+    assert lines[2].split() == ["000000a1", "listener-000000a1@host", "25.0", "%", "12", "10.00", "ms", "0.31", "ms",
+                                "2.5", "s", "ago"]
+    assert lines[3].split() == ["000000b2", "bob@den", "-", "-", "-", "-", "0.0", "s", "ago"]
+    assert len({len(line) for line in lines[1:]}) == 1  # right-aligned figures end in the same column
+    assert lines[1].index("CNAME") == lines[2].index("listener") == lines[3].index("bob")
+
+
+def test_format_one_listener_without_a_cname():
+    text = format_listeners([Listener(0xA1, "", 0.0, 0, 0.0, 1.0, None)])
+    assert text.splitlines()[0] == "1 listener"
+    assert text.splitlines()[2].split()[1] == "-"
