@@ -19,7 +19,8 @@ from fake_media import make_source, pcm
 
 from rtpwire.audio import L16_STEREO
 from rtpwire.nowplaying import NowPlaying
-from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, SdesChunk, SourceDescription, compound, parse_compound
+from rtpwire.rtcp import (SDES_CNAME, Bye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, compound,
+                          parse_compound, unix_from_ntp)
 from rtpwire.rtp import RtpPacket
 from sound.devices import DeviceError
 from station.audience import NO_LISTENERS, Audience
@@ -540,3 +541,35 @@ def test_queue_edits_while_the_loop_plays_leave_every_packet_whole(link):
     packets = [RtpPacket.parse(data) for data in _received(rtp_in)]
     assert packets and all(len(p.payload) == SPP * L16_STEREO.bytes_per_frame for p in packets)
     assert [p.sequence for p in packets] == [(65530 + i) % 65536 for i in range(len(packets))]
+
+
+class SlowSource(FakeSource):
+    """A source whose reads take a while, as a busy machine's would."""
+
+    def read(self, frames: int) -> np.ndarray | None:
+        time.sleep(0.003)
+        return super().read(frames)
+
+
+def test_sender_reports_map_wall_clock_to_rtp_time_exactly_however_slow_the_loop(link):
+    """Every SR pairs its RTP timestamp with the wall-clock time of that same instant: a report sent after a
+    slow read must not carry a later wall-clock time (listeners would schedule playout milliseconds off)."""
+    (_, _), (_, rtcp_in) = link
+    files = SlowSource("Blue Monk", 1)
+    station, schedule = _station(link, files=files)
+    station.start(schedule)
+    try:
+        for _ in range(3):  # each change of state sends a report at once; PLAY's right after a slow read
+            assert files.read_enough.wait(WAIT_S)
+            files.read_enough.clear()
+            station.pause()
+            time.sleep(0.02)
+            station.play()
+        assert files.read_enough.wait(WAIT_S)
+    finally:
+        station.stop("test over")
+        station.join(WAIT_S)
+    reports = [p for data in _received(rtcp_in) for p in parse_compound(data) if isinstance(p, SenderReport)]
+    assert len(reports) >= 6
+    origins = [unix_from_ntp(r.ntp_timestamp) - r.rtp_timestamp / L16_STEREO.rate for r in reports]
+    assert max(origins) - min(origins) < 1.5 / L16_STEREO.rate  # RTP timestamps are whole samples
