@@ -4,7 +4,7 @@ import json
 import time
 
 import numpy as np
-from conftest import noise_pcm, read_wav, write_wav
+from conftest import ROOT, noise_pcm, read_wav, write_wav
 
 SPP = 220
 
@@ -168,3 +168,19 @@ def test_queue_commands_over_a_pipe(launcher):
     assert "playing  01-tide-pool  0:" in out
     assert "stopping: BYE sent to listeners" in out
     assert "Traceback" not in station.stderr()
+
+
+def test_listener_status_follows_track_changes_and_pause(launcher):
+    """What the operator does reaches the listener's status line: the station sends its now-playing report at
+    once on a track change, PAUSE and PLAY, not at the next regular report."""
+    station = launcher.start("station", str(ROOT / "media" / "01-tide-pool.wav"),
+                             str(ROOT / "media" / "02-neon-arcade.mp3"), "--name", "Night Owl", stdin=True)
+    station.wait_for("on the air", stream="stdout")
+    listener = launcher.start("listener", "--output", "null")
+    listener.wait_for("Night Owl — 01-tide-pool | playing |")
+    station.send("NEXT")
+    listener.wait_for("Night Owl — 02-neon-arcade | playing |")
+    station.send("PAUSE")
+    listener.wait_for("Night Owl — 02-neon-arcade | paused |")
+    station.send("QUIT")
+    assert station.popen.wait(15) == 0
