@@ -32,6 +32,7 @@ PERIOD_S = 0.01  # playout period of paced outputs: one wake-up drains every pac
 STATUS_PERIOD_S = 0.25
 REPORT_TTL = 1  # receiver reports are for the station on this network, never beyond
 TYPICAL_PACKET_S = 0.005  # the station's default --frame-ms: headers are 4 % of the stream, other sizes change little
+DEFAULT_MAX_LATENCY_MS = 500.0
 EXIT_NETWORK = 3
 EXIT_OUTPUT = 4
 
@@ -45,6 +46,7 @@ class ListenerConfig:
     device: str | None  # the speaker: a PortAudio index or name, or a PulseAudio sink; None for the default
     duration_s: float | None
     latency_ms: float
+    max_latency_ms: float
     stats_json: Path | None
     quiet: bool
 
@@ -73,7 +75,11 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser.add_argument("--duration", type=ranged(float, 0.01), metavar="SECONDS",
                         help="stop by itself after this long")
     parser.add_argument("--latency-ms", type=ranged(float, 1, 1000), default=60.0,
-                        help="jitter buffer target: station clock to playout (default 60)")
+                        help="jitter buffer target: station clock to playout; the least it adapts down to "
+                             "(default 60)")
+    parser.add_argument("--max-latency-ms", type=ranged(float, 1, 2000),
+                        help="the most the target grows to when the network's jitter needs it (default "
+                             f"{DEFAULT_MAX_LATENCY_MS:g}, or --latency-ms if that is more)")
     parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write reception figures here at exit")
     parser.add_argument("--quiet", action="store_true", help="no status line")
     args = parser.parse_args(argv)
@@ -83,9 +89,13 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     output = "speaker" if args.output == "auto" and args.device is not None else args.output
     if args.device is not None and output != "speaker":
         parser.error(f"--device chooses the speaker; it does nothing with --output {output}")
+    max_latency_ms = max(DEFAULT_MAX_LATENCY_MS, args.latency_ms) if args.max_latency_ms is None \
+        else args.max_latency_ms
+    if max_latency_ms < args.latency_ms:
+        parser.error(f"--max-latency-ms ({max_latency_ms:g}) must be at least --latency-ms ({args.latency_ms:g})")
     return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=output,
                           device=args.device, duration_s=args.duration, latency_ms=args.latency_ms,
-                          stats_json=args.stats_json, quiet=args.quiet)
+                          max_latency_ms=max_latency_ms, stats_json=args.stats_json, quiet=args.quiet)
 
 
 class StatusPrinter:
@@ -160,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         enable_arrival_times(sock)
     wall_offset_s = time.time() - time.monotonic()
     fmt = L16_STEREO
-    receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s), time.monotonic())
+    receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s,
+                                       max_latency_s=config.max_latency_ms / 1000), time.monotonic())
     ssrc = secrets.randbits(32)
     reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
                                 session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
@@ -179,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         output = _choose_output(config)
         if not config.quiet:
-            _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms, "
+            _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms "
+                 f"(up to {config.max_latency_ms:g} ms on a network with jitter), "
                  f"reporting as {reporter.cname}")
         if output == "speaker":
             inbox = Inbox()

@@ -19,7 +19,8 @@ from rtpwire.audio import PCM_DTYPE
 class Write(Enum):
     STORED = "stored"
     LATE = "late"  # its samples were due before the play position
-    TOO_FAR = "too far"  # beyond the window: would overwrite samples not played yet
+    TOO_FAR = "too far"  # outside the window: ahead, it would overwrite samples not played yet; a whole buffer
+    #                      behind, it is no late packet of this stream but a stray one
 
 
 class JitterBuffer:
@@ -38,11 +39,18 @@ class JitterBuffer:
         if first < count:
             yield 0, count - first, first
 
-    def write(self, ts: int, pcm: np.ndarray) -> Write:
+    def judge(self, ts: int, count: int) -> Write:
+        """What writing `count` samples at `ts` would do, without doing it."""
+        if ts + count > self.position_ts + self.capacity_samples or ts < self.position_ts - self.capacity_samples:
+            return Write.TOO_FAR
         if ts < self.position_ts:
             return Write.LATE
-        if ts + len(pcm) > self.position_ts + self.capacity_samples:
-            return Write.TOO_FAR
+        return Write.STORED
+
+    def write(self, ts: int, pcm: np.ndarray) -> Write:
+        verdict = self.judge(ts, len(pcm))
+        if verdict is not Write.STORED:
+            return verdict
         for start, end, offset in self._spans(ts, len(pcm)):
             self._pcm[start:end] = pcm[offset: offset + end - start]
             self._filled[start:end] = True
@@ -75,6 +83,14 @@ class JitterBuffer:
                 self._filled[start:end] = False
         self.position_ts = ts
         self.end_ts = max(self.end_ts, ts)
+
+    def filled_until(self, ts: int) -> int:
+        """One past the last sample stored before `ts` (counting from the play position, which it returns if
+        there is none): where a gap that ends at `ts` begins, whatever order the packets around it came in."""
+        count = min(max(0, ts - self.position_ts), self.capacity_samples)
+        filled = np.concatenate([self._filled[start:end] for start, end, _ in self._spans(self.position_ts, count)])
+        stored = np.flatnonzero(filled)
+        return self.position_ts + (int(stored[-1]) + 1 if len(stored) else 0)
 
     @property
     def buffered_samples(self) -> int:

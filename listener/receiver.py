@@ -5,6 +5,13 @@ restarted station (new SSRC) is picked up and two stations on one group are not 
 by its timestamp, not by when it arrived: it plays at the station time the sender reports assign it, plus the
 target latency, converted to local monotonic time. The reader (a sound card) keeps its own clock: the small,
 steady difference is compensated sample by sample, and only a large error (a stall) makes the play position jump.
+
+The target latency adapts to the network (`PlayoutDelay`), between `--latency-ms` and a maximum. Samples that did
+not arrive in time are made up from the audio before them (`Concealer`), and still counted as missing, so loss
+stays visible; silence the station meant (a pause, the time before its first packet, what follows a BYE) stays
+silence. A packet whose timestamp falls outside the jitter buffer's window is ignored before it is counted or
+can move any reference (sequence numbers, timestamp unwrapping): a flood of stray packets cannot disturb the
+stream, and nothing the receiver holds grows with what arrives.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from enum import Enum
 
 import numpy as np
 
+from listener.concealment import Concealer
 from listener.jitter_buffer import JitterBuffer, Write
+from listener.playout_delay import PlayoutDelay
 from listener.reception import ReceptionStats
 from listener.sender_clock import SenderClock
 from rtpwire.audio import AudioFormat, format_for_payload_type
@@ -29,6 +38,7 @@ from sound.drift import DriftCompensator, fit
 SOURCE_SILENT_S = 0.2  # a playing station that sent no RTP this long may be replaced by a new SSRC
 SOURCE_TIMEOUT_S = 1.5  # a station that sent nothing at all this long may be replaced
 LOST_SIGNAL_S = 2.0  # nothing heard this long: "lost signal"
+AUDIO_STOPPED_S = 0.5  # a station that said neither pause nor BYE, and sent no audio this long: "lost signal" too
 
 
 class State(Enum):
@@ -42,10 +52,16 @@ class State(Enum):
 @dataclass(frozen=True)
 class ReceiverConfig:
     fmt: AudioFormat  # what the output plays: streams of other channel counts are converted to it
-    latency_s: float  # target delay from the station's clock to playout
+    latency_s: float  # target delay from the station's clock to playout: the least it adapts down to
     wall_offset_s: float  # local wall-clock minus local monotonic time: maps station times onto `now`
+    max_latency_s: float = 0.5  # the most the target adapts up to, however bad the network
     capacity_s: float = 3.0  # jitter buffer size: the furthest ahead a packet may be and still be kept
     resync_s: float = 0.03  # play position further than this from the schedule: jump to the schedule
+
+    def __post_init__(self) -> None:
+        if not 0 < self.latency_s <= self.max_latency_s < self.capacity_s:
+            raise ValueError(f"need 0 < latency ({self.latency_s} s) <= maximum latency ({self.max_latency_s} s) "
+                             f"< buffer capacity ({self.capacity_s} s)")
 
     @property
     def latency_samples(self) -> int:
@@ -74,12 +90,31 @@ class _Stream:
     title: str = ""
 
 
+@dataclass(frozen=True)
+class _Totals:
+    """Reception figures summed over streams: those followed before the current one are kept as sums, so that
+    however many stations come and go (or stray SSRCs take over a silent group), memory does not grow."""
+
+    received: int = 0
+    lost: int = 0
+    duplicates: int = 0
+    payload_bytes: int = 0
+
+    @classmethod
+    def of(cls, stats: ReceptionStats) -> _Totals:
+        return cls(stats.received, stats.lost, stats.duplicates, stats.payload_bytes)
+
+    def __add__(self, other: _Totals) -> _Totals:
+        return _Totals(self.received + other.received, self.lost + other.lost,
+                       self.duplicates + other.duplicates, self.payload_bytes + other.payload_bytes)
+
+
 class Receiver:
     def __init__(self, config: ReceiverConfig, now: float) -> None:
         self.config = config
         self.started_s = now
         self._stream: _Stream | None = None
-        self._past: list[ReceptionStats] = []
+        self._past = _Totals()
         self.latency = Histogram()  # station clock to playout: the target, plus any error in keeping it
         self.transit = Histogram()  # station clock to arrival: how much of the target the network leaves unused
         self.packets_late = 0
@@ -89,9 +124,13 @@ class Receiver:
         self.last_wire_error = ""
         self.underruns = 0
         self.samples_missing = 0
+        self.samples_concealed = 0
         self.resyncs = 0
         self.source_changes = 0
         self.drift = DriftCompensator(config.fmt.rate)
+        self.delay = PlayoutDelay(config.fmt.rate, config.latency_samples,
+                                  config.fmt.samples_for(config.max_latency_s))
+        self.concealer = Concealer(config.fmt.rate, config.fmt.channels)
 
     # --- datagrams in -------------------------------------------------------------------------------------
 
@@ -105,8 +144,12 @@ class Receiver:
         stream = self._stream_for(packet.ssrc, now, rtp=True)
         if stream is None:
             return
+        ext_ts = stream.timestamps.peek(packet.timestamp)
+        if stream.buffer is not None and stream.buffer.judge(ext_ts, len(pcm)) is Write.TOO_FAR:
+            self.packets_too_far += 1
+            return
+        stream.timestamps.unwrap(packet.timestamp)
         stream.last_rtp_s = now
-        ext_ts = stream.timestamps.unwrap(packet.timestamp)
         if stream.stats.on_packet(packet.sequence, ext_ts, now, len(packet.payload)) is None:
             return
         if stream.clock.synchronized:
@@ -116,15 +159,14 @@ class Receiver:
                                          self.config.fmt.channels,
                                          position_ts=ext_ts - self.config.fmt.samples_for(self.config.capacity_s / 4))
             stream.first_ts, stream.first_arrival_s = ext_ts, now
-        elif packet.marker and ext_ts > stream.buffer.end_ts:
-            stream.silence = (stream.buffer.end_ts, ext_ts)
+        elif packet.marker:  # the station resumed: silence since its previous packet, even one that overtook it
+            stream.silence = (stream.buffer.filled_until(ext_ts), ext_ts)
         if now > stream.paused_at_s:  # audio after the pause report (whose own resume report may be lost)
             stream.paused = False
-        result = stream.buffer.write(ext_ts, self._convert(pcm))
-        if result is Write.LATE:
+        if stream.started:
+            self.delay.on_packet(ext_ts - stream.buffer.position_ts)
+        if stream.buffer.write(ext_ts, self._convert(pcm)) is Write.LATE:
             self.packets_late += 1
-        elif result is Write.TOO_FAR:
-            self.packets_too_far += 1
 
     def on_rtcp(self, data: bytes, now: float) -> None:
         try:
@@ -171,7 +213,7 @@ class Receiver:
             if not gone:
                 self.packets_foreign += 1
                 return None
-            self._past.append(current.stats)
+            self._past += _Totals.of(current.stats)
             self.source_changes += 1
         self._stream = _Stream(ssrc, ReceptionStats(self.config.fmt.rate), SenderClock(self.config.fmt.rate),
                                last_heard_s=now)
@@ -189,14 +231,16 @@ class Receiver:
 
     def _scheduled_ts(self, stream: _Stream, now: float) -> int:
         """The timestamp that should be playing at local monotonic time `now`."""
+        latency_s = self.delay.target_samples / self.config.fmt.rate
         if stream.clock.synchronized:
-            ts = stream.clock.ts_at(now + self.config.wall_offset_s - self.config.latency_s)
+            ts = stream.clock.ts_at(now + self.config.wall_offset_s - latency_s)
         else:  # until the first SR: as if the first packet had arrived the instant it was sent
-            ts = stream.first_ts + (now - stream.first_arrival_s - self.config.latency_s) * self.config.fmt.rate
+            ts = stream.first_ts + (now - stream.first_arrival_s - latency_s) * self.config.fmt.rate
         return round(ts)
 
     def read(self, frames: int, now: float) -> np.ndarray:
-        """Exactly `frames` samples to start playing at `now`: silence where nothing arrived in time."""
+        """Exactly `frames` samples to start playing at `now`: what did not arrive in time is made up from the
+        audio before it (fading to silence if the gap lasts), and silence the station meant stays silence."""
         stream = self._stream
         if stream is None or stream.buffer is None:
             return self.config.fmt.silence(frames)
@@ -211,24 +255,37 @@ class Receiver:
             buffer.seek(scheduled)
             self.resyncs += 1
             self.drift.restart()
+            self.concealer.splice()
         position = buffer.position_ts
-        pcm, filled = buffer.read(self.drift.take(position - scheduled, frames))
-        if not filled.all():
-            self._count_missing(stream, position, filled)
-        elif stream.clock.synchronized:
-            self.latency.add(now + self.config.wall_offset_s - stream.clock.wall_of(position))
+        taken = self.drift.take(position - scheduled, frames)
+        change = self.delay.step(taken)  # the target grows by samples made up here, or shrinks by samples dropped
+        added = max(0, change)  # made up before the buffer's samples, while the play position waits
+        pcm, filled = buffer.read(taken - change)
+        missing = self._missing(stream, position, filled)
+        if missing.any():
+            self.underruns += 1
+            self.samples_missing += int(np.count_nonzero(missing))
+        elif filled.all() and stream.clock.synchronized:
+            first_played_s = now + added / self.config.fmt.rate
+            self.latency.add(first_played_s + self.config.wall_offset_s - stream.clock.wall_of(position))
+        synthesize = missing
+        if added:
+            pcm = np.concatenate((self.config.fmt.silence(added), pcm))
+            synthesize = np.concatenate((np.ones(added, dtype=bool), missing))
+        pcm, heard = self.concealer.fill(pcm, synthesize)
+        self.samples_concealed += int(np.count_nonzero(heard[added:]))
         return fit(pcm, frames)
 
-    def _count_missing(self, stream: _Stream, position: int, filled: np.ndarray) -> None:
-        if stream.paused or stream.left:
-            return
+    def _missing(self, stream: _Stream, position: int, filled: np.ndarray) -> np.ndarray:
+        """The samples from `position` that should have arrived: not those the station meant as silence (before
+        a marker packet; after the last packet of a station that paused or left)."""
+        assert stream.buffer is not None
         missing = ~filled
         start, end = stream.silence
         missing[max(0, start - position): max(0, end - position)] = False
-        count = int(np.count_nonzero(missing))
-        if count:
-            self.underruns += 1
-            self.samples_missing += count
+        if stream.paused or stream.left:
+            missing[max(0, stream.buffer.end_ts - position):] = False
+        return missing
 
     # --- what it knows ------------------------------------------------------------------------------------
 
@@ -244,7 +301,9 @@ class Receiver:
             return State.LOST
         if stream.paused:
             return State.PAUSED
-        return State.PLAYING if stream.buffer is not None else State.WAITING
+        if stream.buffer is None:
+            return State.WAITING
+        return State.LOST if now - stream.last_rtp_s > AUDIO_STOPPED_S else State.PLAYING
 
     @property
     def station_name(self) -> str:
@@ -280,25 +339,30 @@ class Receiver:
 
     def stats(self, now: float) -> dict[str, object]:
         """The figures a run produced; keys are a public interface (`--stats-json`)."""
-        all_stats = self._past + ([self._stream.stats] if self._stream else [])
         current = self._stream.stats if self._stream else None
+        totals = self._past + (_Totals.of(current) if current else _Totals())
+        rate = self.config.fmt.rate
         return {
-            "packets_received": sum(s.received for s in all_stats),
-            "packets_lost": sum(s.lost for s in all_stats),
+            "packets_received": totals.received,
+            "packets_lost": totals.lost,
             "packets_late": self.packets_late,
-            "packets_duplicate": sum(s.duplicates for s in all_stats),
+            "packets_duplicate": totals.duplicates,
             "packets_too_far": self.packets_too_far,
             "packets_malformed": self.packets_malformed,
             "packets_foreign": self.packets_foreign,
-            "bytes_received": sum(s.payload_bytes for s in all_stats),
+            "bytes_received": totals.payload_bytes,
             "underruns": self.underruns,
             "samples_missing": self.samples_missing,
+            "samples_concealed": self.samples_concealed,
             "resyncs": self.resyncs,
             "drift_ppm": round(self.drift.drift_ppm, 1),
             "samples_inserted": self.drift.samples_inserted,
             "samples_dropped": self.drift.samples_dropped,
             "jitter_ms": round(current.jitter_s * 1e3, 3) if current else 0.0,
             "latency_ms": round(self.latency.mean_s * 1e3, 3),
+            "latency_target_ms": round(self.delay.target_samples / rate * 1e3, 3),
+            "latency_samples_added": self.delay.samples_added,
+            "latency_samples_removed": self.delay.samples_removed,
             "latency_p99_ms": round(self.latency.percentile(0.99) * 1e3, 3),
             "transit_ms": round(self.transit.mean_s * 1e3, 3),
             "transit_p99_ms": round(self.transit.percentile(0.99) * 1e3, 3),

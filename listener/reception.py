@@ -2,6 +2,11 @@
 
 Loss is counted from sequence numbers: expected (highest - first + 1) minus distinct packets received, so it is
 exact whatever order packets come in; duplicates are recognised within a window of recent sequence numbers.
+
+One stray packet must not derail that count (as RFC 3550 A.1's MAX_DROPOUT check has it): a sequence number
+further ahead than the window would make every genuine packet after it look too old to judge, so such a jump is
+believed only when the next packet follows on from it, as after a long outage; until then it is neither counted
+nor played.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ class ReceptionStats:
         self.received = 0  # distinct packets
         self.duplicates = 0
         self.too_old = 0  # behind the duplicate window: neither counted nor played
+        self._jump: tuple[int, int] | None = None  # the latest such jump, (sequence, payload bytes), on probation
         self.payload_bytes = 0
         self._seen: set[int] = set()
         self.jitter_samples = 0.0  # RFC 3550 A.8 interarrival jitter, in timestamp units
@@ -28,15 +34,30 @@ class ReceptionStats:
         self._received_prior = 0
 
     def on_packet(self, sequence: int, ext_ts: int, arrival_s: float, payload_bytes: int) -> int | None:
-        """Extended sequence number of a new packet; None for a duplicate or one too old to judge."""
+        """Extended sequence number of a new packet; None for a duplicate, one too old to judge, or one that jumped
+        too far ahead to be believed yet."""
         ext = self._sequence.peek(sequence)
         if self.highest_sequence is not None and ext < self.highest_sequence - DUPLICATE_WINDOW:
             self.too_old += 1
             return None
+        if self.highest_sequence is not None and ext > self.highest_sequence + DUPLICATE_WINDOW:
+            if self._jump is None or ext != self._jump[0] + 1:
+                self._jump = (ext, payload_bytes)
+                return None
+            self._count(*self._jump)  # it did arrive, though too soon to tell it was no stray: its audio is gone
         if ext in self._seen:
             self.duplicates += 1
             return None
+        self._jump = None
         self._sequence.unwrap(sequence)
+        self._count(ext, payload_bytes)
+        transit = arrival_s * self._rate - ext_ts  # RFC 3550 A.8, in timestamp units
+        if self._last_transit is not None:
+            self.jitter_samples += (abs(transit - self._last_transit) - self.jitter_samples) / 16
+        self._last_transit = transit
+        return ext
+
+    def _count(self, ext: int, payload_bytes: int) -> None:
         self.first_sequence = ext if self.first_sequence is None else min(self.first_sequence, ext)
         self.highest_sequence = ext if self.highest_sequence is None else max(self.highest_sequence, ext)
         self._seen.add(ext)
@@ -45,11 +66,6 @@ class ReceptionStats:
             self._seen = {s for s in self._seen if s >= floor}
         self.received += 1
         self.payload_bytes += payload_bytes
-        transit = arrival_s * self._rate - ext_ts  # RFC 3550 A.8, in timestamp units
-        if self._last_transit is not None:
-            self.jitter_samples += (abs(transit - self._last_transit) - self.jitter_samples) / 16
-        self._last_transit = transit
-        return ext
 
     @property
     def expected(self) -> int:

@@ -1,4 +1,4 @@
-"""The command-line arguments both programs share: where the stream is (group, port, interface).
+"""The command-line arguments the programs share: where the stream is (group, port, interface).
 
 Defaults keep everything on this machine: loopback, and an administratively scoped group (RFC 2365).
 """
@@ -19,14 +19,16 @@ DEFAULT_PORT = 5004
 DEFAULT_INTERFACE = "127.0.0.1"
 
 
-def _group(text: str) -> str:
+def multicast_group(text: str) -> str:
+    """An argparse type: an IPv4 multicast group, with a message saying what is wrong otherwise."""
     try:
         return check_group(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _port(text: str) -> int:
+def rtp_port(text: str) -> int:
+    """An argparse type: an RTP port, with room for RTCP on the next one."""
     if not text.isdigit() or not 1 <= int(text) <= 65534:
         raise argparse.ArgumentTypeError(f"expected a port from 1 to 65534 (RTCP uses port+1), got {text!r}")
     return int(text)
@@ -48,9 +50,9 @@ def ranged(kind: type[Number], low: float, high: float = math.inf) -> Callable[[
 
 def add_network_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     """--group, --port and --interface; `verb` says what the program does there ("send", "listen")."""
-    parser.add_argument("--group", type=_group, default=DEFAULT_GROUP,
+    parser.add_argument("--group", type=multicast_group, default=DEFAULT_GROUP,
                         help=f"IPv4 multicast group (default {DEFAULT_GROUP})")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=rtp_port, default=DEFAULT_PORT,
                         help=f"RTP port; RTCP uses port+1 (default {DEFAULT_PORT})")
     parser.add_argument("--interface", default=DEFAULT_INTERFACE,
                         help=f"address or name of the interface to {verb} on (default {DEFAULT_INTERFACE}: "

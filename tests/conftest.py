@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end tests: real `python -m station` / `python -m listener` processes on loopback.
+"""Fixtures for end-to-end tests: real `python -m station` / `listener` / `relay` processes on loopback.
 
 Every process is started with a timeout and stopped by its own PID when the test ends, whatever happened.
 Each test gets its own random group and port so tests (and a station a developer left running) never mix.
@@ -60,19 +60,37 @@ class Proc:
         return self.popen.wait(timeout_s)
 
 
+def _random_address(rng: random.Random) -> tuple[str, int]:
+    """A group in the local scope and an even port (RTCP on the next), unlikely to be anyone else's."""
+    return f"239.255.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}", rng.randrange(20000, 60000, 2)
+
+
 @dataclass
 class Launcher:
     tmp_path: Path
     group: str
     port: int
+    rng: random.Random
     procs: list[Proc] = field(default_factory=list)
+    _taken: set[str] = field(default_factory=set)
 
-    def start(self, module: str, *args: str, stdin: bool = False, env: dict[str, str] | None = None) -> Proc:
+    def another_address(self) -> tuple[str, int]:
+        """A group (different from the test's and from every other one given) and a port, for what a relay sends:
+        `start(..., group=, port=)` puts a relay's output or a listener behind it there."""
+        self._taken.add(self.group)
+        while (address := _random_address(self.rng))[0] in self._taken:
+            pass
+        self._taken.add(address[0])
+        return address
+
+    def start(self, module: str, *args: str, stdin: bool = False, env: dict[str, str] | None = None,
+              group: str | None = None, port: int | None = None) -> Proc:
+        """`python -m module` on the test's group and port, or on `group` and `port` when given."""
         name = f"{module}-{len(self.procs)}"
         out, err = self.tmp_path / f"{name}.out", self.tmp_path / f"{name}.err"
         env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         popen = subprocess.Popen(
-            [sys.executable, "-m", module, "--group", self.group, "--port", str(self.port),
+            [sys.executable, "-m", module, "--group", group or self.group, "--port", str(port or self.port),
              "--interface", "127.0.0.1", *args],
             cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=out.open("w"), stderr=err.open("w"))
@@ -95,8 +113,7 @@ class Launcher:
 @pytest.fixture
 def launcher(tmp_path: Path) -> Iterator[Launcher]:
     rng = random.Random()
-    group = f"239.255.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}"
-    launch = Launcher(tmp_path, group, rng.randrange(20000, 60000, 2))
+    launch = Launcher(tmp_path, *_random_address(rng), rng)
     try:
         yield launch
     finally:

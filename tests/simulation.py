@@ -1,12 +1,11 @@
 """A station and a network on fake time, for driving the sans-IO listener deterministically.
 
 The station side reuses the real Packetizer, Schedule and Reporter, so what the listener is tested against is
-what the station sends; the link delays, drops, duplicates and reorders datagrams with a seeded generator.
+what the station sends; the link delays, drops, duplicates and reorders datagrams with the relay's seeded Impairer.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from listener.receiver import Receiver
+from relay.impairments import Impairer, Impairments
 from rtpwire.audio import L16_STEREO
 from rtpwire.nowplaying import NowPlaying
 from station.packetizer import Packetizer
@@ -38,6 +38,19 @@ def tone_pcm(seconds: float, seed: int = 1) -> np.ndarray:
     pcm = rng.integers(-20000, 20000, size=(L16_STEREO.samples_for(seconds), 2), dtype=np.int16)
     pcm[pcm[:, 0] == 0, 0] = 1
     return pcm
+
+
+def sine_pcm(seconds: float, frequency_hz: float = 440.0, amplitude: int = 10000) -> np.ndarray:
+    """A stereo sine: smooth, so that any click (a step the tone itself never takes) shows in its differences."""
+    t_s = np.arange(L16_STEREO.samples_for(seconds)) / L16_STEREO.rate
+    wave = np.rint(amplitude * np.sin(2 * np.pi * frequency_hz * t_s)).astype(np.int16)
+    return np.stack([wave, wave], axis=1)
+
+
+def largest_step(pcm: np.ndarray) -> int:
+    """The largest difference between neighbouring samples of any channel: a click is a step far above the
+    signal's own."""
+    return int(np.abs(np.diff(pcm.astype(np.int32), axis=0)).max()) if len(pcm) > 1 else 0
 
 
 def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float, float], ...] = (),
@@ -77,9 +90,10 @@ def broadcast(pcm: np.ndarray, **options: Any) -> list[Datagram]:
 
 def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, jitter_s: float = 0.0,
          loss: float = 0.0, duplicate: float = 0.0, drop_rtp: set[int] | None = None) -> list[Datagram]:
-    """The datagrams as they arrive: delayed (plus uniform jitter, which reorders), some lost or duplicated.
-    `drop_rtp` names RTP packets to lose by their index among RTP packets."""
-    rng = random.Random(seed)
+    """The datagrams as they arrive through the relay's Impairer: delayed (plus uniform jitter, which reorders),
+    some lost or duplicated. `drop_rtp` names RTP packets to lose by their index among RTP packets."""
+    impairer = Impairer(Impairments(loss=loss, delay_ms=delay_s * 1000, jitter_ms=jitter_s * 1000,
+                                    duplicate=duplicate, seed=seed))
     arrived = []
     rtp_index = -1
     for d in datagrams:
@@ -87,11 +101,7 @@ def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, ji
             rtp_index += 1
             if drop_rtp and rtp_index in drop_rtp:
                 continue
-        if rng.random() < loss:
-            continue
-        copies = 2 if rng.random() < duplicate else 1
-        for _ in range(copies):
-            arrived.append(Datagram(d.time_s + delay_s + rng.uniform(0, jitter_s), d.is_rtp, d.data))
+        arrived += [Datagram(at_s, d.is_rtp, data) for at_s, data in impairer.process(d.data, d.time_s)]
     return sorted(arrived, key=lambda d: d.time_s)
 
 

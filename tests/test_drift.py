@@ -139,6 +139,7 @@ def test_receiver_holds_its_latency_for_an_hour_of_drift(card_ppm):
           f"inserted, {stats['samples_dropped']} dropped, latency {receiver.latency.percentile(0.0) * 1e3:.2f}"
           f"..{receiver.latency.max_s * 1e3:.2f} ms (target {latency_s * 1e3:.0f}), resyncs {stats['resyncs']}")
     assert stats["underruns"] == 0 and stats["resyncs"] == 0 and stats["samples_missing"] == 0
+    assert stats["latency_samples_added"] == stats["latency_samples_removed"] == 0  # drift is no jitter
     assert stats["drift_ppm"] == pytest.approx(card_ppm, abs=2)
     corrections = stats["samples_inserted"] if card_ppm > 0 else stats["samples_dropped"]
     assert corrections == pytest.approx(3600 * L16_STEREO.rate * abs(card_ppm) * 1e-6, rel=0.01)

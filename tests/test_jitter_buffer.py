@@ -86,3 +86,22 @@ def test_buffered_samples_counts_to_the_end_of_what_arrived():
     assert buffer.buffered_samples == 300
     buffer.read(150)
     assert buffer.buffered_samples == 150
+
+
+def test_filled_until_finds_the_end_of_what_came_before_whatever_the_order():
+    buffer = JitterBuffer(1000, 2, position_ts=900)  # the ring wraps within the range looked at
+    assert buffer.filled_until(1300) == 900  # nothing stored: the play position
+    buffer.write(1400, frames(1400, 100))  # the packet after the gap, arrived first
+    buffer.write(950, frames(950, 100))
+    assert buffer.filled_until(1400) == 1050
+    assert buffer.filled_until(1000) == 1000  # within what is stored: up to there
+
+
+def test_judge_says_what_a_write_would_do_without_doing_it():
+    buffer = JitterBuffer(1000, 2, position_ts=5000)
+    assert buffer.judge(5000, 100) is Write.STORED
+    assert buffer.judge(4999, 100) is Write.LATE
+    assert buffer.judge(5901, 100) is Write.TOO_FAR  # would overwrite what has not played
+    assert buffer.judge(3999, 100) is Write.TOO_FAR  # more than a whole buffer behind: a stray, not a late packet
+    assert buffer.judge(4000, 100) is Write.LATE
+    assert buffer.buffered_samples == 0 and not buffer.read(1000)[1].any()

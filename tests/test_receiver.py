@@ -1,20 +1,24 @@
 """The listener's core on fake time, fed by the real packetizer through an in-memory lossy link."""
 
+import random
+
 import numpy as np
 import pytest
-from simulation import (PERIOD_FRAMES, SPP, WALL_OFFSET_S, Playout, audible, broadcast, link, play,
-                        samples_skipped, tone_pcm)
+from simulation import (PERIOD_FRAMES, SPP, WALL_OFFSET_S, Datagram, Playout, audible, broadcast, largest_step,
+                        link, play, samples_skipped, sine_pcm, tone_pcm)
 
+from listener.concealment import FADE_S, FULL_S, SPLICE_S
 from listener.receiver import Receiver, ReceiverConfig, State
 from rtpwire.audio import L16_MONO, L16_STEREO
 from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, SdesChunk, SourceDescription, compound, parse_compound
 from rtpwire.rtp import RtpPacket
 
 LATENCY_S = 0.06
+SPLICE_SAMPLES = L16_STEREO.samples_for(SPLICE_S)
 
 
-def receiver(now: float = 0.0, fmt=L16_STEREO) -> Receiver:
-    return Receiver(ReceiverConfig(fmt, LATENCY_S, WALL_OFFSET_S), now)
+def receiver(now: float = 0.0, fmt=L16_STEREO, latency_s: float = LATENCY_S) -> Receiver:
+    return Receiver(ReceiverConfig(fmt, latency_s, WALL_OFFSET_S), now)
 
 
 def first_sound(pcm: np.ndarray) -> int:
@@ -29,9 +33,11 @@ def test_clean_stream_is_bit_exact_and_on_schedule():
     # sample 0 was produced at station time 0.1 s and must play at 0.1 s + latency, read from time 0
     assert first_sound(out) == round((0.1 + LATENCY_S) * 44100)
     stats = r.stats(1.3)
-    assert stats["packets_lost"] == stats["underruns"] == stats["packets_late"] == 0
+    assert stats["packets_lost"] == stats["underruns"] == stats["packets_late"] == stats["samples_concealed"] == 0
     assert stats["packets_received"] == -(-len(source) // SPP)
     assert stats["latency_ms"] == pytest.approx(LATENCY_S * 1e3, abs=0.1)
+    assert stats["latency_target_ms"] == LATENCY_S * 1e3  # no jitter: the target never moves
+    assert stats["latency_samples_added"] == stats["latency_samples_removed"] == 0
     assert stats["transit_ms"] == pytest.approx(1.0, abs=0.01)  # the link's delay
     assert r.state(1.3) is State.LEFT
 
@@ -62,7 +68,26 @@ def test_pause_is_silence_not_underrun():
     start = first_sound(out)
     silent = ~np.any(out[start:] != 0, axis=1)
     assert silent.sum() > 0.9 * 44100  # the pause, as silence
-    assert r.stats(2.5)["underruns"] == 0
+    assert r.stats(2.5)["underruns"] == r.stats(2.5)["samples_concealed"] == 0  # meant by the station: not made up
+
+
+def test_silence_before_a_marker_stays_silence_even_when_the_marker_packet_is_overtaken():
+    """A 1 s source looped: its last packet is short (100 of 220 samples), and the next one, back at the start,
+    comes where the schedule says, 120 samples later, with the marker bit: those 120 are the station's silence.
+    The marker packet arrives after the one behind it: the silence is still known for what it is."""
+    source = tone_pcm(1.0)
+    datagrams = link(broadcast(source, seconds=1.5))
+    rtp = [i for i, d in enumerate(datagrams) if d.is_rtp]
+    marker = next(i for i in rtp if RtpPacket.parse(datagrams[i].data).marker and i != rtp[0])
+    after = rtp[rtp.index(marker) + 1]
+    datagrams[marker], datagrams[after] = (Datagram(datagrams[marker].time_s, True, datagrams[after].data),
+                                           Datagram(datagrams[after].time_s, True, datagrams[marker].data))
+    r = receiver()
+    out = play(r, datagrams, until_s=1.8)
+    stats = r.stats(1.8)
+    assert stats["underruns"] == stats["samples_concealed"] == 0
+    heard = out[first_sound(out):][:L16_STEREO.samples_for(1.5) + 120]
+    assert np.array_equal(heard, np.concatenate([source, np.zeros((120, 2), np.int16), source[:22050]]))
 
 
 def test_paused_state_reported_once_the_buffer_has_played_out():
@@ -73,17 +98,32 @@ def test_paused_state_reported_once_the_buffer_has_played_out():
     assert r.stats(0.52)["state"] == "playing"  # paused at 0.5, but the last 60 ms are still playing
     playout.until(1.0)
     assert r.state(1.0) is State.PAUSED
-    playout.until(1.7)
+    out = playout.until(1.7)
     assert r.state(1.7) is State.PLAYING
     assert r.stats(1.7)["underruns"] == 0
+    resumed_s = 1.0 + first_sound(out) / 44100  # the station resumed at 1.5 s: its packets arrive 1 ms later
+    assert resumed_s - 1.501 < 0.2
 
 
 def test_reordered_packets_played_in_order():
+    """30 ms of jitter on 5 ms packets: many arrive after a later one, and all play in order, bit-exact.
+
+    Until the first sender report the schedule takes the first packet to have arrived the instant it was sent;
+    bit-exact playout needs that packet's transit within the drift dead band (else single samples are dropped to
+    steer back, as test_join_mid_stream_far_from_the_schedule_steers_back_sample_by_sample shows), so the seed is
+    one that gives it."""
     source = tone_pcm(1.0)
     r = receiver()
-    out = play(r, link(broadcast(source), jitter_s=0.03, seed=3), until_s=1.3)
+    arrivals = link(broadcast(source), jitter_s=0.03, seed=2)
+    rtp = [(d.time_s, RtpPacket.parse(d.data)) for d in arrivals if d.is_rtp]
+    first_arrival_s, first = rtp[0]
+    assert first_arrival_s - (0.1 + (first.timestamp - 5000) / 44100) < r.drift.deadband_s  # sent from 0.1 s, ts 5000
+    sequences = [packet.sequence for _, packet in rtp]
+    assert sum(later < earlier for earlier, later in zip(sequences, sequences[1:])) > 50
+    out = play(r, arrivals, until_s=1.3)
     assert np.array_equal(audible(out), source)
-    assert r.stats(1.3)["packets_lost"] == 0
+    stats = r.stats(1.3)
+    assert stats["packets_lost"] == stats["packets_late"] == stats["underruns"] == 0
 
 
 def test_duplicates_dropped_and_counted():
@@ -96,17 +136,25 @@ def test_duplicates_dropped_and_counted():
     assert stats["packets_received"] == -(-len(source) // SPP)
 
 
-def test_loss_counted_exactly_and_filled_with_silence():
+def test_loss_counted_exactly_and_concealed():
+    """Short gaps are made up at full level, counted as missing all the same; all else is the source, but for
+    the crossfade back into it after each gap."""
     source = tone_pcm(1.0)
     r = receiver()
     dropped = {10, 11, 50, 99, 150}
     out = play(r, link(broadcast(source), drop_rtp=dropped), until_s=1.3)
     stats = r.stats(1.3)
     assert stats["packets_lost"] == len(dropped)
-    assert stats["samples_missing"] == len(dropped) * SPP
+    assert stats["samples_missing"] == stats["samples_concealed"] == len(dropped) * SPP
     runs = 4  # 10-11, 50, 99, 150: each run of lost packets spoils one read, or two where it straddles reads
     assert runs <= stats["underruns"] <= 2 * runs
-    assert len(audible(out)) == len(source) - len(dropped) * SPP
+    heard = out[first_sound(out):][:len(source)]
+    assert np.any(heard != 0, axis=1).all()  # no silence anywhere
+    changed = np.flatnonzero(np.any(heard != source, axis=1))
+    allowed = np.zeros(len(source), dtype=bool)
+    for packet in dropped:
+        allowed[packet * SPP: (packet + 1) * SPP + SPLICE_SAMPLES] = True
+    assert allowed[changed].all()
 
 
 def test_late_packet_dropped():
@@ -148,6 +196,7 @@ def test_join_mid_stream():
     stats = r.stats(2.5)
     assert len(heard) > 0.9 * 44100
     assert np.array_equal(heard, source[-len(heard):])
+    assert first_sound(out) / 44100 < 0.2  # heard within 200 ms of joining
     assert stats["underruns"] == 0 and stats["resyncs"] == 0
     assert stats["samples_dropped"] == stats["samples_inserted"] == 0
 
@@ -171,8 +220,14 @@ def test_station_restart_new_ssrc():
     datagrams = broadcast(first, start_s=0.1, ssrc=1) + broadcast(
         second, start_s=1.0, ssrc=2, first_sequence=7, first_timestamp=123)
     r = receiver()
-    out = play(r, link(sorted(datagrams, key=lambda d: d.time_s)), until_s=1.7)
+    playout = Playout(r, link(sorted(datagrams, key=lambda d: d.time_s)))
+    out = playout.until(0.9)
+    assert r.state(0.9) is State.LEFT  # its BYE came at 0.6 s
+    out = np.concatenate([out, playout.until(1.2)])
+    assert r.state(1.2) is State.PLAYING
+    out = np.concatenate([out, playout.until(1.7)])
     assert np.array_equal(audible(out), np.concatenate([first, second]))
+    assert first_sound(out[round(0.9 * 44100):]) / 44100 + 0.9 - 1.001 < 0.2  # heard within 200 ms of arriving
     stats = r.stats(1.7)
     assert stats["source_changes"] == 1
     assert stats["ssrc"] == 2
@@ -180,12 +235,26 @@ def test_station_restart_new_ssrc():
 
 
 def test_restart_without_bye_is_followed():
+    """The station vanishes (its last audio fades out), the listener says it lost the signal, and a new station
+    (new SSRC) is heard within 200 ms of its first packet."""
     first, second = tone_pcm(0.5, seed=1), tone_pcm(0.5, seed=2)
-    datagrams = broadcast(first, start_s=0.1, ssrc=1, bye=False) + broadcast(second, start_s=1.0, ssrc=2)
+    datagrams = broadcast(first, start_s=0.1, ssrc=1, bye=False) + broadcast(second, start_s=3.0, ssrc=2)
     r = receiver()
-    out = play(r, link(sorted(datagrams, key=lambda d: d.time_s)), until_s=1.7)
-    assert np.array_equal(audible(out)[-len(second):], second)
-    assert r.stats(1.7)["ssrc"] == 2
+    playout = Playout(r, link(sorted(datagrams, key=lambda d: d.time_s)))
+    out = playout.until(0.62)
+    assert r.state(0.62) is State.PLAYING  # its last packets are still playing
+    out = np.concatenate([out, playout.until(1.2)])
+    assert r.state(1.2) is State.LOST  # no audio since 0.6 s
+    gone = round((0.6 + LATENCY_S) * 44100)  # where its audio ran out
+    assert np.array_equal(out[gone - len(first) + 2:gone], first[2:])  # exact until then
+    assert not out[gone + L16_STEREO.samples_for(FULL_S + FADE_S):].any()  # then made up, faded out by 50 ms
+    playout.until(2.9)
+    assert r.state(2.9) is State.LOST
+    out = playout.until(3.2)
+    assert r.state(3.2) is State.PLAYING and r.stats(3.2)["ssrc"] == 2
+    assert first_sound(out) / 44100 + 2.9 - 3.001 < 0.2  # heard within 200 ms of its first packet
+    out = np.concatenate([out, playout.until(3.7)])
+    assert np.array_equal(audible(out), second)
 
 
 def test_second_station_on_the_group_is_not_mixed_in():
@@ -210,14 +279,141 @@ def test_malformed_datagrams_counted_never_raised():
     assert r.read(PERIOD_FRAMES, 0.1).shape == (PERIOD_FRAMES, 2)
 
 
-def test_far_future_packet_does_not_grow_memory():
-    source = tone_pcm(0.3)
-    r = receiver()
+def footprint(obj: object, seen: set[int] | None = None) -> int:
+    """How many items the containers reachable from `obj` hold: array elements, entries of lists, sets, dicts."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return obj.size
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return len(obj) + sum(footprint(item, seen) for item in obj)
+    if isinstance(obj, dict):
+        return len(obj) + sum(footprint(value, seen) for value in obj.values())
+    return footprint(vars(obj), seen) if hasattr(obj, "__dict__") else 0
+
+
+def test_a_flood_of_stray_packets_neither_grows_memory_nor_disturbs_the_stream():
+    """Thousands of packets of our station's SSRC with any sequence number, timestamps far in the future or
+    anywhere at all, and of random other SSRCs: each is counted and ignored, and the stream plays bit-exact,
+    holding exactly what a receiver that never saw them holds."""
+    source = tone_pcm(1.0)
     datagrams = link(broadcast(source))
-    play(r, datagrams, until_s=0.2)
-    future = RtpPacket(10, 1000 + 30, 5000 + 44100 * 60, 0x1234ABCD, payload=b"\x00\x01" * 440)
-    r.on_rtp(bytes(future), 0.2)
-    assert r.stats(0.2)["packets_too_far"] == 1
+    rng = random.Random(3)
+    flood = []
+    for i in range(6000):
+        now = 0.3 + i * 0.0001
+        stream_ts = 5000 + round((now - 0.1) * 44100)  # what the station is sending at that time
+        far = stream_ts + 44100 * 4 + rng.randrange(2**31 - 44100 * 8)  # beyond the 3 s buffer, ahead
+        ts = (far if i % 2 else rng.getrandbits(32)) % 2**32
+        ssrc = rng.getrandbits(32) if i % 3 == 0 else 0x1234ABCD
+        packet = RtpPacket(10, rng.getrandbits(16), ts, ssrc, payload=rng.randbytes(4 * rng.randrange(1, 300)))
+        flood.append(Datagram(now, True, bytes(packet)))
+    clean, flooded = receiver(), receiver()
+    expected = play(clean, datagrams, until_s=1.3)
+    out = play(flooded, sorted(datagrams + flood, key=lambda d: d.time_s), until_s=1.3)
+    assert np.array_equal(out, expected) and np.array_equal(audible(out), source)
+    stats = flooded.stats(1.3)
+    assert stats["packets_too_far"] == 4000 and stats["packets_foreign"] == 2000
+    assert {k: v for k, v in stats.items() if k not in ("packets_too_far", "packets_foreign")} == \
+        {k: v for k, v in clean.stats(1.3).items() if k not in ("packets_too_far", "packets_foreign")}
+    assert footprint(flooded) == footprint(clean)
+
+
+def test_loss_and_duplicates_counted_exactly_on_a_lossy_link():
+    """Loss, duplication and reordering together: what the receiver counts is what the link did."""
+    datagrams = broadcast(tone_pcm(3.0))
+    arrivals = link(datagrams, loss=0.05, duplicate=0.05, jitter_s=0.02, seed=21)
+    sent = [RtpPacket.parse(d.data).sequence for d in datagrams if d.is_rtp]
+    arrived = [RtpPacket.parse(d.data).sequence for d in arrivals if d.is_rtp]
+    assert sent[0] in arrived and sent[-1] in arrived  # with this seed: no receiver can tell a loss at either end
+    r = receiver()
+    play(r, arrivals, until_s=3.5)
+    stats = r.stats(3.5)
+    lost, duplicates = len(set(sent) - set(arrived)), len(arrived) - len(set(arrived))
+    assert stats["packets_lost"] == lost > 10 and stats["packets_duplicate"] == duplicates > 10
+    assert stats["packets_received"] == len(set(arrived))
+    assert stats["packets_late"] == 0 and stats["samples_missing"] == stats["samples_concealed"] > 0
+
+
+def test_outage_then_the_same_station_again():
+    """The network drops everything for 2.5 s while the station goes on: the listener conceals, fades out, says
+    it lost the signal, counts exactly what was lost, and plays the station again within 200 ms, on schedule
+    (no jump: the play position went on all along)."""
+    source = tone_pcm(6.0)
+    datagrams = broadcast(source, bye=False)
+    outage = [d for d in datagrams if 2.0 <= d.time_s < 4.5]
+    r = receiver()
+    playout = Playout(r, link([d for d in datagrams if d not in outage]))
+    out = playout.until(4.4)
+    assert r.state(4.4) is State.LOST
+    cut = round((2.0 + LATENCY_S) * 44100)
+    assert not out[cut + L16_STEREO.samples_for(FULL_S + FADE_S + 0.006):].any()  # faded out by 50 ms (+ a packet)
+    out = playout.until(4.7)
+    assert r.state(4.7) is State.PLAYING
+    out = np.concatenate([out, playout.until(6.3)])
+    back = 4.4 + first_sound(out) / 44100
+    assert back - 4.501 < 0.2
+    stats = r.stats(6.3)
+    assert stats["packets_lost"] == sum(d.is_rtp for d in outage)
+    assert stats["resyncs"] == 0 and stats["source_changes"] == 0
+    heard = out[first_sound(out) + SPLICE_SAMPLES:][:44100]
+    start = round((back - LATENCY_S - 0.1) * 44100) + SPLICE_SAMPLES  # the source sample the schedule plays then
+    assert np.array_equal(heard, source[start:start + len(heard)])
+
+
+# --- the target latency follows the network's jitter --------------------------------------------------------------
+
+FLOOR_S = 0.02
+
+
+def jittery_link(datagrams: list[Datagram], rough_s: tuple[float, float], jitter_s: float) -> list[Datagram]:
+    """A link adding up to `jitter_s` to datagrams sent within `rough_s`, and none to the others."""
+    rough = [d for d in datagrams if rough_s[0] <= d.time_s < rough_s[1]]
+    calm = [d for d in datagrams if not rough_s[0] <= d.time_s < rough_s[1]]
+    return sorted(link(calm) + link(rough, jitter_s=jitter_s, seed=11), key=lambda d: d.time_s)
+
+
+def test_latency_grows_within_a_second_when_jitter_rises_and_underruns_stop():
+    """30 ms of jitter against a 20 ms target: the first packets that come too late are concealed, the target
+    grows in a few steps (each made up like a short gap, so there is no click), and then nothing is late."""
+    source = sine_pcm(8.0)
+    r = receiver(latency_s=FLOOR_S)
+    playout = Playout(r, jittery_link(broadcast(source, bye=False), (3.0, 8.0), 0.03))
+    out = playout.until(3.0)
+    assert r.stats(3.0)["latency_target_ms"] == FLOOR_S * 1e3
+    out = np.concatenate([out, playout.until(4.0)])
+    early = r.stats(4.0)
+    assert early["latency_target_ms"] > 40  # 30 ms of jitter, the 10 ms reads, a margin
+    assert early["underruns"] > 0
+    out = np.concatenate([out, playout.until(8.0)])
+    stats = r.stats(8.0)
+    assert stats["underruns"] == early["underruns"] and stats["packets_late"] == early["packets_late"]
+    assert stats["latency_target_ms"] < 50 and stats["resyncs"] == 0
+    assert stats["latency_samples_added"] == L16_STEREO.samples_for((stats["latency_target_ms"] - 20) / 1e3)
+    assert largest_step(out[first_sound(out):]) < 1.2 * largest_step(source)
+
+
+def test_latency_shrinks_slowly_back_to_the_floor_when_jitter_falls():
+    """After the jitter, the target comes down by single samples dropped at quiet points, 500 ppm at most (a
+    millisecond every two seconds), with nothing late and no jump. (A calm network with 10 ms reads needs about
+    16 ms: within the 5 ms hysteresis of a 20 ms floor, hence a 30 ms floor here, to see it reached.)"""
+    loop = sine_pcm(2.2)  # 968 periods and 441 packets exactly: it loops seamlessly
+    r = receiver(latency_s=0.03)
+    playout = Playout(r, jittery_link(broadcast(loop, seconds=65.0, bye=False), (1.0, 4.0), 0.04))
+    playout.until(4.0)
+    grown_ms = r.stats(4.0)["latency_target_ms"]
+    assert grown_ms > 50
+    underruns = r.stats(4.0)["underruns"]
+    out = playout.until(14.0)
+    assert 0 < grown_ms - r.stats(14.0)["latency_target_ms"] <= 10 * 0.5  # slowly
+    out = np.concatenate([out, playout.until(65.0)])
+    stats = r.stats(65.0)
+    assert stats["latency_target_ms"] == 30
+    assert stats["underruns"] == underruns and stats["resyncs"] == 0
+    assert stats["latency_samples_removed"] == stats["latency_samples_added"]
+    assert largest_step(out) <= 2 * largest_step(loop) + 2  # a dropped sample: one step of twice the tone's
 
 
 def test_mono_stream_is_played_on_both_channels():
@@ -226,8 +422,15 @@ def test_mono_stream_is_played_on_both_channels():
     r = receiver()
     r.on_rtp(bytes(packet), 0.0)
     out = r.read(PERIOD_FRAMES * 20, LATENCY_S)
-    heard = audible(out)
-    assert np.array_equal(heard[:, 0], mono[:SPP, 0]) and np.array_equal(heard[:, 1], mono[:SPP, 0])
+    heard = audible(out)  # the packet, then the station's vanishing, concealed and faded out
+    assert np.array_equal(heard[:SPP, 0], mono[:SPP, 0]) and np.array_equal(heard[:, 1], heard[:, 0])
+
+
+@pytest.mark.parametrize("latency_s, max_latency_s", [(0.0, 0.5), (0.1, 0.05), (0.06, 3.0)])
+def test_latency_bounds_must_make_sense(latency_s, max_latency_s):
+    """A positive floor, a maximum at least that, and room for it in the 3 s buffer."""
+    with pytest.raises(ValueError):
+        ReceiverConfig(L16_STEREO, latency_s, WALL_OFFSET_S, max_latency_s=max_latency_s)
 
 
 def test_read_always_returns_exactly_frames():

@@ -92,3 +92,22 @@ def test_jitter_samples_is_jitter_in_timestamp_units():
     for i in range(200):
         stats.on_packet(i, i * 220, i * 220 / 44100 + (0.004 if i % 2 else 0.0), 880)
     assert stats.jitter_samples == stats.jitter_s * 44100
+
+
+def test_a_stray_far_ahead_moves_nothing():
+    stats = ReceptionStats(44100)
+    feed(stats, list(range(100)))
+    assert stats.on_packet(100 + 5 * DUPLICATE_WINDOW, 0, 1.0, 880) is None
+    assert [stats.on_packet(seq, seq * 220, 1.0, 880) for seq in (100, 101)] == [100, 101]
+    assert stats.highest_sequence == 101 and stats.received == 102 and stats.lost == 0
+
+
+def test_a_jump_far_ahead_is_believed_when_the_next_packet_follows_it():
+    """As after a long outage: the packets missed are lost, the first one back did arrive."""
+    stats = ReceptionStats(44100)
+    feed(stats, list(range(100)))
+    back = 100 + 3 * DUPLICATE_WINDOW
+    assert stats.on_packet(back, 0, 20.0, 880) is None
+    assert stats.on_packet(back + 1, 220, 20.005, 880) == back + 1
+    assert stats.received == 102 and stats.lost == back - 100 and stats.payload_bytes == 102 * 880
+    assert stats.on_packet(back, 0, 20.01, 880) is None and stats.duplicates == 1

@@ -1,0 +1,5 @@
+import sys
+
+from relay.app import main
+
+sys.exit(main())
