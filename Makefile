@@ -44,6 +44,7 @@ test: install
 
 bench: install
 	$(PY) -m bench
+	$(PY) -m bench.network
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -52,12 +52,8 @@ class RelayConfig:
                 f"via {self.interface}, ttl {RELAY_TTL}")
 
     def rtcp_impairments(self) -> Impairments:
-        """RTCP crosses the relay with the audio's fixed delay, so that it keeps its place beside the audio (a
-        pause report overtaking the last packets before the pause would look like a resume), and unimpaired
-        unless --impair-rtcp: see the README for why."""
-        if self.impair_rtcp:
-            return self.impairments
-        return Impairments(delay_ms=self.impairments.delay_ms, seed=self.impairments.seed)
+        """RTCP crosses the relay with the audio's fixed delay only, unless --impair-rtcp: see the README."""
+        return self.impairments if self.impair_rtcp else self.impairments.delay_only()
 
 
 def _probability(text: str) -> float:

@@ -102,6 +102,12 @@ class Impairments:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} cannot be negative, got {getattr(self, name)}")
 
+    def delay_only(self) -> Impairments:
+        """The same fixed delay and nothing else: what reports get beside impaired audio, so that they keep
+        their place beside it (a pause report overtaking the last packets before the pause would look like a
+        resume)."""
+        return Impairments(delay_ms=self.delay_ms, seed=self.seed)
+
     def describe(self) -> str:
         """One line for people: the impairments that are on, and the seed that repeats them."""
         parts = []
