@@ -82,6 +82,7 @@ class _Stream:
     first_arrival_s: float = 0.0
     last_rtp_s: float = float("-inf")
     started: bool = False
+    anchored: bool = False  # the play position was placed by the sender reports' clock, not the first arrival
     silence: tuple[int, int] = (0, 0)  # timestamps the station meant as silence: before a marker packet
     paused: bool = False
     paused_at_s: float = float("-inf")  # arrival of the report that said so: only RTP arriving later resumes
@@ -246,16 +247,21 @@ class Receiver:
             return self.config.fmt.silence(frames)
         buffer = stream.buffer
         scheduled = self._scheduled_ts(stream, now)
+        # Until the first sender report the schedule is a guess (the first packet's arrival, as if it took no
+        # time: a packet sent late makes it milliseconds off); once the report's clock is known, a position off
+        # by more than drift's dead band moves to it at once, crossfaded, instead of being steered for seconds.
+        limit_s = self.config.resync_s if stream.anchored or not stream.clock.synchronized else self.drift.deadband_s
         if not stream.started:
             buffer.seek(scheduled)
             stream.silence = (scheduled, stream.first_ts)  # waiting for the first packet's turn is no underrun
             stream.started = True
             self.drift.restart()
-        elif abs(buffer.position_ts - scheduled) > self.config.resync_s * self.config.fmt.rate:
+        elif abs(buffer.position_ts - scheduled) > limit_s * self.config.fmt.rate:
             buffer.seek(scheduled)
             self.resyncs += 1
             self.drift.restart()
             self.concealer.splice()
+        stream.anchored = stream.clock.synchronized
         position = buffer.position_ts
         taken = self.drift.take(position - scheduled, frames)
         change = self.delay.step(taken)  # the target grows by samples made up here, or shrinks by samples dropped

@@ -97,6 +97,9 @@ def test_station_broadcasts_a_monitor_as_its_microphone(pulse, launcher, tmp_pat
     listener = launcher.start("listener", "--output", str(heard), "--latency-ms", "100",
                               "--stats-json", str(tmp_path / "listener.json"))
     listener.wait_for("| playing |")
+    # a listener joining mid-stream places its play position by the station's next sender report (within a
+    # second): let that happen before the piece, as the station's silence plays
+    wait_until(recorded_more(heard, 1.2), "a sender report to reach the listener")
     player = pulse.play(room, wav)
     try:
         assert player.wait(30) == 0
