@@ -45,6 +45,7 @@ test: install
 bench: install
 	$(PY) -m bench
 	$(PY) -m bench.network
+	$(PY) -m bench.sync
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

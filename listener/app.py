@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from listener.network import drain, enable_arrival_times
+from listener.clock_sync import ClockSync
 from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput
-from listener.receiver import Receiver, ReceiverConfig
+from listener.receiver import LatencySource, Receiver, ReceiverConfig
 from listener.receiver_reports import ReceiverReporter
 from listener.status import status_key, status_line
 from rtpwire.audio import L16_STEREO
 from rtpwire.cli import add_network_arguments, ranged
-from rtpwire.net import NetworkError, open_receiver, open_sender
+from rtpwire.net import NetworkError, drain, enable_arrival_times, open_receiver, open_sender, open_unicast_client
+from rtpwire.nowplaying import DEFAULT_LATENCY_S
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from sound.devices import DeviceError, find_device, list_devices
 
@@ -45,10 +46,12 @@ class ListenerConfig:
     output: str  # "auto", "speaker", "null" or a .wav path
     device: str | None  # the speaker: a PortAudio index or name, or a PulseAudio sink; None for the default
     duration_s: float | None
-    latency_ms: float
+    latency_ms: float  # to start with: the station's announcement replaces it unless it came from the command line
+    latency_source: LatencySource
     max_latency_ms: float
     stats_json: Path | None
     quiet: bool
+    time_sync: tuple[str, int] | None = None  # the station's time service (host, port), if asked
 
     def where(self) -> str:
         return f"{self.group}:{self.port} via {self.interface}"
@@ -58,6 +61,16 @@ def _output(text: str) -> str:
     if text in ("auto", "speaker", "null") or text.lower().endswith(".wav"):
         return text
     raise argparse.ArgumentTypeError(f"expected speaker, null or a FILE.wav, got {text!r}")
+
+
+def _host_port(text: str) -> tuple[str, int | None]:
+    """An argparse type: HOST or HOST:PORT (the port None if not given)."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        return text, None
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST or HOST:PORT (a port from 1 to 65535), got {text!r}")
+    return host, int(port)
 
 
 def parse_args(argv: list[str] | None = None) -> ListenerConfig:
@@ -74,12 +87,17 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser.add_argument("--list-devices", action="store_true", help="list the audio output devices and exit")
     parser.add_argument("--duration", type=ranged(float, 0.01), metavar="SECONDS",
                         help="stop by itself after this long")
-    parser.add_argument("--latency-ms", type=ranged(float, 1, 1000), default=60.0,
-                        help="jitter buffer target: station clock to playout; the least it adapts down to "
-                             "(default 60)")
+    parser.add_argument("--latency-ms", type=ranged(float, 1, 1000),
+                        help="station clock to playout, the least the jitter buffer's target adapts down to; "
+                             "given, it overrides the latency the station announces to keep all its listeners "
+                             f"in step (default: the station's, {DEFAULT_LATENCY_S * 1000:g} until heard)")
     parser.add_argument("--max-latency-ms", type=ranged(float, 1, 2000),
                         help="the most the target grows to when the network's jitter needs it (default "
-                             f"{DEFAULT_MAX_LATENCY_MS:g}, or --latency-ms if that is more)")
+                             f"{DEFAULT_MAX_LATENCY_MS:g}, or the latency in use if that is more)")
+    parser.add_argument("--time-sync", type=_host_port, metavar="HOST[:PORT]",
+                        help="learn the station's clock from its time service at HOST (port: --port + 2 "
+                             "unless given), for a listener on another machine whose clock is not kept in "
+                             "step with the station's by NTP or PTP")
     parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write reception figures here at exit")
     parser.add_argument("--quiet", action="store_true", help="no status line")
     args = parser.parse_args(argv)
@@ -89,13 +107,22 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     output = "speaker" if args.output == "auto" and args.device is not None else args.output
     if args.device is not None and output != "speaker":
         parser.error(f"--device chooses the speaker; it does nothing with --output {output}")
-    max_latency_ms = max(DEFAULT_MAX_LATENCY_MS, args.latency_ms) if args.max_latency_ms is None \
+    if args.latency_ms is None:
+        latency_ms, latency_source = DEFAULT_LATENCY_S * 1000, LatencySource.DEFAULT
+    else:
+        latency_ms, latency_source = args.latency_ms, LatencySource.COMMAND_LINE
+    max_latency_ms = max(DEFAULT_MAX_LATENCY_MS, latency_ms) if args.max_latency_ms is None \
         else args.max_latency_ms
-    if max_latency_ms < args.latency_ms:
-        parser.error(f"--max-latency-ms ({max_latency_ms:g}) must be at least --latency-ms ({args.latency_ms:g})")
+    if max_latency_ms < latency_ms:
+        parser.error(f"--max-latency-ms ({max_latency_ms:g}) must be at least --latency-ms ({latency_ms:g})")
+    time_sync = None
+    if args.time_sync is not None:
+        host, port = args.time_sync
+        time_sync = (host, args.port + 2 if port is None else port)
     return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=output,
-                          device=args.device, duration_s=args.duration, latency_ms=args.latency_ms,
-                          max_latency_ms=max_latency_ms, stats_json=args.stats_json, quiet=args.quiet)
+                          device=args.device, duration_s=args.duration, latency_ms=latency_ms,
+                          latency_source=latency_source, max_latency_ms=max_latency_ms,
+                          stats_json=args.stats_json, quiet=args.quiet, time_sync=time_sync)
 
 
 class StatusPrinter:
@@ -157,12 +184,38 @@ class Reports:
             pass  # as if lost on the way, which RTCP expects: the next report says it all again
 
 
+class TimeSync:
+    """The time-sync exchange on the wire, from the main thread: requests out when due, answers in, and each new
+    estimate handed to the receiver (which takes it up at its next read, in whichever thread reads). The clock
+    is read just before sending, as for receiver reports; answers carry the kernel's arrival stamp."""
+
+    def __init__(self, clock: ClockSync, receiver: Receiver, sock: socket.socket) -> None:
+        self.clock = clock
+        self._receiver = receiver
+        self.sock = sock
+
+    def on_readable(self) -> None:
+        for data, arrival_s, _sender in drain(self.sock):
+            self.clock.on_response(data, arrival_s)
+        if self.clock.offset_s is not None:
+            self._receiver.set_station_offset(self.clock.offset_s)
+
+    def send_if_due(self) -> None:
+        now = time.monotonic()
+        if self.clock.due(now):
+            try:
+                self.sock.send(self.clock.request(now))
+            except OSError:
+                pass  # refused or unreachable for now: as if lost, the next request tries again
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     try:
         rtp_sock = open_receiver(config.group, config.port, config.interface)
         rtcp_sock = open_receiver(config.group, config.port + 1, config.interface)
         report_sock = open_sender(config.group, config.port + 1, config.interface, ttl=REPORT_TTL)
+        time_sock = open_unicast_client(*config.time_sync) if config.time_sync else None
     except NetworkError as e:
         _say(str(e))
         return EXIT_NETWORK
@@ -171,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     wall_offset_s = time.time() - time.monotonic()
     fmt = L16_STEREO
     receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s,
-                                       max_latency_s=config.max_latency_ms / 1000), time.monotonic())
+                                       max_latency_s=config.max_latency_ms / 1000,
+                                       latency_source=config.latency_source), time.monotonic())
+    time_sync = TimeSync(ClockSync(wall_offset_s), receiver, time_sock) if time_sock is not None else None
     ssrc = secrets.randbits(32)
     reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
                                 session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
@@ -190,8 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         output = _choose_output(config)
         if not config.quiet:
-            _say(f"listening on {config.where()}, output {output}, latency {config.latency_ms:g} ms "
-                 f"(up to {config.max_latency_ms:g} ms on a network with jitter), "
+            latency = (f"latency {config.latency_ms:g} ms" if config.latency_source is LatencySource.COMMAND_LINE
+                       else f"the station's latency ({config.latency_ms:g} ms until it says)")
+            clock = f", its clock from {config.time_sync[0]}:{config.time_sync[1]}" if config.time_sync else ""
+            _say(f"listening on {config.where()}, output {output}, {latency} "
+                 f"(up to {config.max_latency_ms:g} ms on a network with jitter){clock}, "
                  f"reporting as {reporter.cname}")
         if output == "speaker":
             inbox = Inbox()
@@ -199,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                                     feed=functools.partial(_deliver, inbox, receiver), pull=receiver.read,
                                     frames_per_buffer=fmt.samples_for(PERIOD_S))
             try:
-                _run_speaker(end_s, receiver, speaker, inbox, rtp_sock, rtcp_sock, wall_offset_s, stop, status,
-                             config.where(), reports)
+                _run_speaker(end_s, receiver, speaker, inbox, rtp_sock, rtcp_sock, stop, status, config.where(),
+                             reports, time_sync)
             finally:
                 speaker.close()
                 extra_stats = speaker.stats()
@@ -208,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             output = "null"  # the device stopped: go on receiving, and counting, without it
         sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), fmt)
         try:
-            _run_paced(end_s, receiver, sink, rtp_sock, rtcp_sock, wall_offset_s, stop, status, config.where(),
-                       reports)
+            _run_paced(end_s, receiver, sink, rtp_sock, rtcp_sock, stop, status, config.where(), reports,
+                       time_sync)
         finally:
             sink.close()
     except (OutputError, DeviceError) as e:
@@ -221,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         rtp_sock.close()
         rtcp_sock.close()
         report_sock.close()
-    stats = receiver.stats(time.monotonic()) | extra_stats
+        if time_sock is not None:
+            time_sock.close()
+    stats = receiver.stats(time.monotonic()) | extra_stats | (time_sync.clock.stats() if time_sync else {})
     if config.stats_json:
         config.stats_json.write_text(json.dumps(stats, indent=2) + "\n")
     return 0
@@ -240,10 +300,11 @@ def _choose_output(config: ListenerConfig) -> str:
 
 
 def _run_paced(end_s: float, receiver: Receiver, sink: PacedOutput, rtp_sock: socket.socket,
-               rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter,
-               where: str, reports: Reports) -> None:
-    """Every period: drain both sockets, then pull the period's samples at their deadline, as a sound card
-    would. Waiting happens on the RTCP socket only, so RTP packets never wake the process one by one."""
+               rtcp_sock: socket.socket, stop: threading.Event, status: StatusPrinter, where: str,
+               reports: Reports, time_sync: TimeSync | None) -> None:
+    """Every period: drain the sockets, then pull the period's samples at their deadline, as a sound card
+    would. Waiting happens on the RTCP socket only, so RTP packets never wake the process one by one (nor do
+    time-sync answers, whose arrival the kernel stamps)."""
     frames = receiver.config.fmt.samples_for(PERIOD_S)
     period_s = frames / receiver.config.fmt.rate
     next_s = next_status_s = time.monotonic()
@@ -255,15 +316,19 @@ def _run_paced(end_s: float, receiver: Receiver, sink: PacedOutput, rtp_sock: so
             readable, _, _ = select.select([rtcp_sock], [], [], next_s - now)
             if not readable:
                 continue
-        for data, arrival_s in drain(rtcp_sock, wall_offset_s):
+        for data, arrival_s, _sender in drain(rtcp_sock):
             receiver.on_rtcp(data, arrival_s)
             reports.on_rtcp(data, arrival_s)
-        for data, arrival_s in drain(rtp_sock, wall_offset_s):
+        for data, arrival_s, _sender in drain(rtp_sock):
             receiver.on_rtp(data, arrival_s)
+        if time_sync is not None:
+            time_sync.on_readable()
         while next_s <= now and next_s < end_s:
             sink.write(receiver.read(frames, next_s))
             next_s += period_s
         reports.send_if_due()
+        if time_sync is not None:
+            time_sync.send_if_due()
         if now >= next_status_s:
             _show_status(receiver, now, where, status)
             next_status_s = now + STATUS_PERIOD_S
@@ -276,22 +341,28 @@ def _deliver(inbox: Inbox, receiver: Receiver) -> None:
 
 
 def _run_speaker(end_s: float, receiver: Receiver, speaker: SpeakerOutput, inbox: Inbox, rtp_sock: socket.socket,
-                 rtcp_sock: socket.socket, wall_offset_s: float, stop: threading.Event, status: StatusPrinter,
-                 where: str, reports: Reports) -> None:
-    """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox, and returns
-    early if the device stops pulling."""
+                 rtcp_sock: socket.socket, stop: threading.Event, status: StatusPrinter, where: str,
+                 reports: Reports, time_sync: TimeSync | None) -> None:
+    """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox (and runs the
+    time-sync exchange), and returns early if the device stops pulling."""
     next_status_s = 0.0
+    waited = [rtp_sock, rtcp_sock] + ([time_sync.sock] if time_sync is not None else [])
     while not stop.is_set() and (now := time.monotonic()) < end_s:
         if speaker.stalled(now):
             _say(f"audio output {speaker.device.describe()} stopped (device gone?); still receiving, not playing")
             return
-        readable, _, _ = select.select([rtp_sock, rtcp_sock], [], [], STATUS_PERIOD_S)
+        readable, _, _ = select.select(waited, [], [], STATUS_PERIOD_S)
         for sock in readable:
-            for data, arrival_s in drain(sock, wall_offset_s):
+            if time_sync is not None and sock is time_sync.sock:
+                time_sync.on_readable()
+                continue
+            for data, arrival_s, _sender in drain(sock):
                 inbox.put(sock is rtp_sock, data, arrival_s)
                 if sock is rtcp_sock:
                     reports.on_rtcp(data, arrival_s)
         reports.send_if_due()
+        if time_sync is not None:
+            time_sync.send_if_due()
         if now >= next_status_s:
             _show_status(receiver, now, where, status)
             next_status_s = now + STATUS_PERIOD_S

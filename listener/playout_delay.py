@@ -21,6 +21,9 @@ at its 2000 ppm at most, learnt as drift, and jumped over by a resync beyond 30 
   network does not make the target churn) and proceeds at `shrink_ppm`, by dropping single samples at the
   quietest points of a read, as the drift compensation does (30 ms takes a minute), so that a network whose
   jitter comes and goes keeps its higher target rather than paying a few underruns each time.
+
+The floor is the latency all listeners share; when the station announces another one (`set_floor`), the target
+moves to it the same way, unless nothing has been played on the current clock yet, when it is taken at once.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ class PlayoutDelay:
     def __init__(self, rate: int, floor_samples: int, max_samples: int, *, window_packets: int = 512,
                  quantile: float = 0.99, safety_s: float = 0.005, hysteresis_s: float = 0.005,
                  grow_step_s: float = 0.010, grow_spacing_s: float = 0.050, shrink_ppm: float = 500.0) -> None:
-        """`floor_samples`: the target never goes below this (`--latency-ms`), nor above `max_samples`."""
+        """`floor_samples`: the target never goes below this (the shared latency), nor above `max_samples`
+        (`--max-latency-ms`), unless the floor is set higher later: the maximum then follows it."""
         if not 0 < floor_samples <= max_samples:
             raise ValueError(f"the latency floor ({floor_samples}) must be positive and at most the maximum "
                              f"({max_samples})")
         self.floor_samples = floor_samples
+        self._ceiling = max_samples
         self.max_samples = max_samples
         self.target_samples = floor_samples  # what the schedule uses now
         self._quantile = quantile
@@ -71,12 +76,29 @@ class PlayoutDelay:
             self._needed = int(np.partition(recent, rank)[rank]) + self._safety
         return self._needed
 
+    def set_floor(self, floor_samples: int, *, at_once: bool) -> None:
+        """A new floor (the station announced another shared latency); the maximum rises with it if it was
+        lower, since a listener out of step with the others is worse than one with a longer buffer. `at_once`
+        when nothing plays on this clock yet (the play position moves to the schedule anyway): the target is
+        the new goal now; otherwise `step` moves it there as it does for the network, without a click."""
+        if floor_samples <= 0:
+            raise ValueError(f"the latency floor ({floor_samples}) must be positive")
+        self.floor_samples = floor_samples
+        self.max_samples = max(self._ceiling, floor_samples)
+        if at_once:
+            self.target_samples = self._goal(self.needed_samples)
+            self._growing = 0
+            self._owed = 0.0
+
+    def _goal(self, needed: int) -> int:
+        return min(self.max_samples, max(self.floor_samples, needed))
+
     def step(self, frames: int) -> int:
         """How the next read of `frames` samples (from the buffer, at the current target) changes the target:
         positive, that many samples to make up before them while the play position waits; negative, that many
         more to take from the buffer and drop. The target has moved by exactly that when this returns."""
         needed = self.needed_samples
-        goal = min(self.max_samples, max(self.floor_samples, needed))
+        goal = self._goal(needed)
         if not self._growing and goal > self.target_samples and self._since_growth >= self._grow_spacing:
             self._growing = min(goal - self.target_samples, self._grow_step)
             self._since_growth = 0

@@ -6,7 +6,13 @@ by its timestamp, not by when it arrived: it plays at the station time the sende
 target latency, converted to local monotonic time. The reader (a sound card) keeps its own clock: the small,
 steady difference is compensated sample by sample, and only a large error (a stall) makes the play position jump.
 
-The target latency adapts to the network (`PlayoutDelay`), between `--latency-ms` and a maximum. Samples that did
+Listeners are in step when they all use one latency: the station announces it (RDIO), and a listener not told
+otherwise on its command line adopts it. Station times map onto local ones through this host's wall clock, and,
+when the listener runs the time-sync exchange with the station, through the measured difference between the two
+hosts' clocks (`set_station_offset`). How far playout is from where a perfectly synchronized listener would be
+(the station's time of the sample plus the shared latency) is measured at every read: the playout offset.
+
+The target latency adapts to the network (`PlayoutDelay`), between the shared latency and a maximum. Samples that did
 not arrive in time are made up from the audio before them (`Concealer`), and still counted as missing, so loss
 stays visible; silence the station meant (a pause, the time before its first packet, what follows a BYE) stays
 silence. A packet whose timestamp falls outside the jitter buffer's window is ignored before it is counted or
@@ -41,6 +47,14 @@ LOST_SIGNAL_S = 2.0  # nothing heard this long: "lost signal"
 AUDIO_STOPPED_S = 0.5  # a station that said neither pause nor BYE, and sent no audio this long: "lost signal" too
 
 
+class LatencySource(Enum):
+    """Where the latency all listeners share (the floor of the target) came from."""
+
+    STATION = "station"  # announced by the station
+    COMMAND_LINE = "command line"  # --latency-ms: announcements are ignored
+    DEFAULT = "default"  # nothing heard yet: the first announcement replaces it
+
+
 class State(Enum):
     WAITING = "waiting for the station"
     PLAYING = "playing"
@@ -54,7 +68,8 @@ class ReceiverConfig:
     fmt: AudioFormat  # what the output plays: streams of other channel counts are converted to it
     latency_s: float  # target delay from the station's clock to playout: the least it adapts down to
     wall_offset_s: float  # local wall-clock minus local monotonic time: maps station times onto `now`
-    max_latency_s: float = 0.5  # the most the target adapts up to, however bad the network
+    max_latency_s: float = 0.5  # the most the target adapts up to, however bad the network (or the shared latency)
+    latency_source: LatencySource = LatencySource.COMMAND_LINE  # DEFAULT: the station's announcement replaces it
     capacity_s: float = 3.0  # jitter buffer size: the furthest ahead a packet may be and still be kept
     resync_s: float = 0.03  # play position further than this from the schedule: jump to the schedule
 
@@ -89,6 +104,12 @@ class _Stream:
     left: bool = False
     name: str = ""
     title: str = ""
+
+    @property
+    def unplaced(self) -> bool:
+        """The next read places the play position on the schedule, wherever it was (its first read, or its first
+        on the sender reports' clock): until then the schedule may move at no cost."""
+        return not self.started or (not self.anchored and self.clock.synchronized)
 
 
 @dataclass(frozen=True)
@@ -128,6 +149,13 @@ class Receiver:
         self.samples_concealed = 0
         self.resyncs = 0
         self.source_changes = 0
+        self.latency_source = config.latency_source
+        self.station_offset_s = 0.0  # the station's wall clock minus this host's, as applied to the schedule
+        self._offset_estimate_s: float | None = None  # the latest from the time-sync exchange, not yet applied
+        self._offset_estimated = False
+        self.playout_offset = Histogram()  # |offset|: how far from a perfectly synchronized listener
+        self._playout_offset_total_s = 0.0  # signed, for the mean: early (-) or late (+)
+        self.playout_offset_s: float | None = None  # the latest measured
         self.drift = DriftCompensator(config.fmt.rate)
         self.delay = PlayoutDelay(config.fmt.rate, config.latency_samples,
                                   config.fmt.samples_for(config.max_latency_s))
@@ -154,7 +182,7 @@ class Receiver:
         if stream.stats.on_packet(packet.sequence, ext_ts, now, len(packet.payload)) is None:
             return
         if stream.clock.synchronized:
-            self.transit.add(now + self.config.wall_offset_s - stream.clock.wall_of(ext_ts))
+            self.transit.add(self._station_time(now) - stream.clock.wall_of(ext_ts))
         if stream.buffer is None:
             stream.buffer = JitterBuffer(self.config.fmt.samples_for(self.config.capacity_s),
                                          self.config.fmt.channels,
@@ -195,8 +223,47 @@ class Receiver:
                     if state.paused and not stream.paused:
                         stream.paused_at_s = now
                     stream.paused, stream.title = state.paused, state.title
+                    if state.latency_us is not None:
+                        self._adopt_latency(stream, state.latency_us)
             elif isinstance(packet, Bye) and self._stream is not None and self._stream.ssrc in packet.ssrcs:
                 self._stream.left = True
+
+    def _adopt_latency(self, stream: _Stream, latency_us: int) -> None:
+        """The station's shared latency becomes the floor of the target, unless the command line set one.
+
+        Before anything plays the target takes it at once. A listener that joined mid-stream may have played on
+        the default for a moment: until its play position is placed on the station's clock, a shorter latency
+        is taken at once too (the position skips ahead, crossfaded), but a longer one would jump back over
+        samples already played, leaving a hole; like any change once placed, it is reached as the network's
+        jitter is, by samples made up (or dropped) without a click."""
+        if self.config.latency_source is LatencySource.COMMAND_LINE:
+            return
+        self.latency_source = LatencySource.STATION
+        floor = max(1, self.config.fmt.samples_for(latency_us / 1e6))
+        if floor != self.delay.floor_samples:
+            at_once = not stream.started or (stream.unplaced and floor < self.delay.target_samples)
+            self.delay.set_floor(floor, at_once=at_once)
+
+    def set_station_offset(self, offset_s: float) -> None:
+        """The station's wall clock minus this host's, as the time-sync exchange measures it: station times map
+        onto local ones through it from the next read on. The first estimate is a new clock, placed at once as
+        the first sender report's is; later ones move only the schedule, which the drift compensation steers the
+        play position to sample by sample, so an estimate that wanders never makes playout jump. Safe to call
+        from a thread other than the reader's: one assignment, taken up by `read`."""
+        self._offset_estimate_s = offset_s
+
+    def _take_offset_estimate(self) -> None:
+        estimate = self._offset_estimate_s
+        if estimate is None or estimate == self.station_offset_s:
+            return
+        if not self._offset_estimated and self._stream is not None:
+            self._stream.anchored = False
+        self._offset_estimated = True
+        self.station_offset_s = estimate
+
+    def _station_time(self, local_s: float) -> float:
+        """The station's wall-clock time at local monotonic time `local_s`."""
+        return local_s + self.config.wall_offset_s + self.station_offset_s
 
     def _malformed(self, error: WireError) -> None:
         self.packets_malformed += 1
@@ -234,7 +301,7 @@ class Receiver:
         """The timestamp that should be playing at local monotonic time `now`."""
         latency_s = self.delay.target_samples / self.config.fmt.rate
         if stream.clock.synchronized:
-            ts = stream.clock.ts_at(now + self.config.wall_offset_s - latency_s)
+            ts = stream.clock.ts_at(self._station_time(now) - latency_s)
         else:  # until the first SR: as if the first packet had arrived the instant it was sent
             ts = stream.first_ts + (now - stream.first_arrival_s - latency_s) * self.config.fmt.rate
         return round(ts)
@@ -242,6 +309,7 @@ class Receiver:
     def read(self, frames: int, now: float) -> np.ndarray:
         """Exactly `frames` samples to start playing at `now`: what did not arrive in time is made up from the
         audio before it (fading to silence if the gap lasts), and silence the station meant stays silence."""
+        self._take_offset_estimate()
         stream = self._stream
         if stream is None or stream.buffer is None:
             return self.config.fmt.silence(frames)
@@ -273,7 +341,9 @@ class Receiver:
             self.samples_missing += int(np.count_nonzero(missing))
         elif filled.all() and stream.clock.synchronized:
             first_played_s = now + added / self.config.fmt.rate
-            self.latency.add(first_played_s + self.config.wall_offset_s - stream.clock.wall_of(position))
+            latency_s = self._station_time(first_played_s) - stream.clock.wall_of(position)
+            self.latency.add(latency_s)
+            self._measure_playout_offset(latency_s - self.delay.floor_samples / self.config.fmt.rate)
         synthesize = missing
         if added:
             pcm = np.concatenate((self.config.fmt.silence(added), pcm))
@@ -281,6 +351,14 @@ class Receiver:
         pcm, heard = self.concealer.fill(pcm, synthesize)
         self.samples_concealed += int(np.count_nonzero(heard[added:]))
         return fit(pcm, frames)
+
+    def _measure_playout_offset(self, offset_s: float) -> None:
+        """How much later (+) or earlier (-) than the shared latency after the station's clock a sample plays:
+        what the drift loop has not taken back yet, a target grown for the network's jitter, and, with a sound
+        card, any error in placing samples at its DAC time."""
+        self.playout_offset_s = offset_s
+        self.playout_offset.add(abs(offset_s))
+        self._playout_offset_total_s += offset_s
 
     def _missing(self, stream: _Stream, position: int, filled: np.ndarray) -> np.ndarray:
         """The samples from `position` that should have arrived: not those the station meant as silence (before
@@ -337,6 +415,11 @@ class Receiver:
         return ReportBlock(stream.ssrc, fraction_lost, stats.lost, stats.highest_sequence & 0xFFFF_FFFF,
                            round(stats.jitter_samples), last_sr, delay_since_last_sr)
 
+    @property
+    def playout_offset_mean_s(self) -> float:
+        count = self.playout_offset.count
+        return self._playout_offset_total_s / count if count else 0.0
+
     def buffered_s(self) -> float:
         stream = self._stream
         if stream is None or stream.buffer is None:
@@ -367,11 +450,15 @@ class Receiver:
             "jitter_ms": round(current.jitter_s * 1e3, 3) if current else 0.0,
             "latency_ms": round(self.latency.mean_s * 1e3, 3),
             "latency_target_ms": round(self.delay.target_samples / rate * 1e3, 3),
+            "latency_shared_ms": round(self.delay.floor_samples / rate * 1e3, 3),
+            "latency_source": self.latency_source.value,
             "latency_samples_added": self.delay.samples_added,
             "latency_samples_removed": self.delay.samples_removed,
             "latency_p99_ms": round(self.latency.percentile(0.99) * 1e3, 3),
             "transit_ms": round(self.transit.mean_s * 1e3, 3),
             "transit_p99_ms": round(self.transit.percentile(0.99) * 1e3, 3),
+            "playout_offset_ms": round(self.playout_offset_mean_s * 1e3, 3),
+            "playout_offset_p99_ms": round(self.playout_offset.percentile(0.99) * 1e3, 3),
             "duration_s": round(now - self.started_s, 3),
             "ssrc": self.ssrc,
             "source_changes": self.source_changes,

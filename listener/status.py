@@ -13,8 +13,9 @@ def _silent_too_long(receiver: Receiver, now: float) -> bool:
 
 def status_key(receiver: Receiver, now: float) -> str:
     """What the line is about, without its ever-changing figures: where no terminal can refresh a line in
-    place, a new line is printed only when this changes."""
-    return f"{receiver.state(now).value}|{receiver.station_name}|{receiver.title}|{_silent_too_long(receiver, now)}"
+    place, a new line is printed only when this changes: where the latency comes from is one of those things."""
+    return (f"{receiver.state(now).value}|{receiver.station_name}|{receiver.title}|{_silent_too_long(receiver, now)}|"
+            f"{receiver.latency_source.value}")
 
 
 def status_line(receiver: Receiver, now: float, where: str) -> str:
@@ -26,4 +27,21 @@ def status_line(receiver: Receiver, now: float, where: str) -> str:
     name = receiver.station_name or "?"
     title = f" — {receiver.title}" if receiver.title else ""
     return (f"{name}{title} | {state.value} | buffer {receiver.buffered_s() * 1e3:.0f} ms | "
-            f"lost {stats['packets_lost']} | latency {stats['latency_ms']:.1f} ms")
+            f"lost {stats['packets_lost']} | {_latency(stats)}{_offset(receiver)}")
+
+
+def _latency(stats: dict[str, object]) -> str:
+    """The latency in use and where it came from; and the shared one, if the target is on its way to it or the
+    network's jitter raised it above."""
+    target, shared, source = stats["latency_target_ms"], stats["latency_shared_ms"], stats["latency_source"]
+    if target == shared:
+        return f"latency {target:.1f} ms ({source})"
+    if target < shared:
+        return f"latency {target:.1f} ms, moving to {shared:.1f} ({source})"
+    return f"latency {target:.1f} ms ({source} {shared:.1f} + jitter)"
+
+
+def _offset(receiver: Receiver) -> str:
+    """How far playout is from where a perfectly synchronized listener plays: late (+) or early (-)."""
+    offset_s = receiver.playout_offset_s
+    return "" if offset_s is None else f" | offset {offset_s * 1e3:+.2f} ms"

@@ -12,14 +12,18 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
 from rtpwire.cli import add_network_arguments, ranged
-from rtpwire.net import NetworkError, open_receiver, open_sender
+from rtpwire.errors import WireError
+from rtpwire.net import Address, NetworkError, drain, open_receiver, open_sender, open_unicast_server
+from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
+from rtpwire.timesync import TimeRequest
 from sound.devices import DeviceError, list_devices
 from station.audience import Audience, Listener
 from station.broadcaster import Broadcaster
@@ -38,8 +42,7 @@ MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP heade
 EXIT_NOTHING_PLAYABLE = 2
 EXIT_NETWORK = 3
 EXIT_DEVICE = 4
-AUDIENCE_POLL_S = 0.2  # how soon the thread reading listeners' reports notices the station stopping
-MAX_DATAGRAM_BYTES = 65536
+POLL_S = 0.2  # how soon the threads reading listeners' reports and time requests notice the station stopping
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class StationConfig:
     channels: int
     stats_json: Path | None
     mic: str | None  # broadcast this capture device first ("" for the default one), not the files
+    latency_ms: float  # announced: every listener plays each sample this long after the station's clock
+    time_port: int  # the time-sync service's UDP port on the interface's address; 0: none
 
     @property
     def fmt(self) -> AudioFormat:
@@ -99,13 +104,23 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                              "to): an index or name from --list-devices, or a PulseAudio source such as "
                              "SINK.monitor to rebroadcast what this machine plays (default: the default input)")
     parser.add_argument("--list-devices", action="store_true", help="list the audio input devices and exit")
+    parser.add_argument("--latency-ms", type=ranged(float, 1, MAX_LATENCY_US / 1000),
+                        default=DEFAULT_LATENCY_S * 1000,
+                        help="announced to listeners: each plays every sample this long after the station's "
+                             "clock produced it, so that all play in step (a listener's own --latency-ms "
+                             f"overrides it; default {DEFAULT_LATENCY_S * 1000:g})")
+    parser.add_argument("--time-port", type=ranged(int, 0, 65535), metavar="PORT",
+                        help="UDP port on the interface's address where listeners on other machines ask the "
+                             "station's clock (their --time-sync); 0 for none (default: --port + 2)")
     args = parser.parse_args(argv)
     if args.list_devices:
         print(list_devices("input"))
         parser.exit()
     config = StationConfig(paths=args.paths, group=args.group, port=args.port, interface=args.interface,
                            ttl=args.ttl, name=args.name, once=args.once, frame_ms=args.frame_ms,
-                           channels=1 if args.mono else 2, stats_json=args.stats_json, mic=args.mic)
+                           channels=1 if args.mono else 2, stats_json=args.stats_json, mic=args.mic,
+                           latency_ms=args.latency_ms,
+                           time_port=args.port + 2 if args.time_port is None else args.time_port)
     payload = config.samples_per_packet * config.fmt.bytes_per_frame
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
@@ -159,6 +174,7 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
         rtp_sock = open_sender(config.group, config.port, config.interface, config.ttl)
         rtcp_sock = open_sender(config.group, config.port + 1, config.interface, config.ttl)
         reports_sock = open_receiver(config.group, config.port + 1, config.interface)
+        time_sock = _open_time_port(config)
     except NetworkError as e:
         _error(str(e))
         if mic is not None:
@@ -169,7 +185,7 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
                             first_timestamp=secrets.randbits(32))
     schedule = Schedule(time.monotonic() + 0.05, config.fmt.rate, config.samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname=f"station-{ssrc:08x}@{socket.gethostname()}",
-                        name=config.name)
+                        name=config.name, latency_s=config.latency_ms / 1000)
     audience = AudienceFeed(Audience(ssrc, config.fmt.rate,
                                      session_bandwidth_bytes_per_s(config.fmt, config.samples_per_packet),
                                      wall_offset_s=time.time() - time.monotonic()), reports_sock)
@@ -182,11 +198,17 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    time_service = TimeService(time_sock, broadcaster.wall_offset_s) if time_sock is not None else None
     _say(f"on the air: {config.name!r} on {config.link()}")
+    _say(f"listeners play {config.latency_ms:g} ms after the station's clock" + (
+        f"; time service on {time_sock.getsockname()[0]}:{config.time_port} (for listeners' --time-sync)"
+        if time_sock is not None else ""))
     _say(f"now playing: {broadcaster.now_playing().title}")
     _say("type HELP for commands")
     broadcaster.start(schedule)
     audience.start(broadcaster.stopping)
+    if time_service is not None:
+        time_service.start(broadcaster.stopping)
 
     def handle(line: str) -> str | None:
         try:
@@ -205,16 +227,29 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
         broadcaster.stop()
         broadcaster.join(timeout_s=2.0)
         broadcaster.close()
-        audience.join(timeout_s=2 * AUDIENCE_POLL_S)
-        rtp_sock.close()
-        rtcp_sock.close()
-        reports_sock.close()
+        audience.join(timeout_s=2 * POLL_S)
+        if time_service is not None:
+            time_service.join(timeout_s=2 * POLL_S)
+        for sock in (rtp_sock, rtcp_sock, reports_sock, time_sock):
+            if sock is not None:
+                sock.close()
     status = broadcaster.status()
     _say(f"off the air: {status.packets_sent} packets sent, send error p50 {status.send_error_p50_ms:.2f} ms, "
          f"p99 {status.send_error_p99_ms:.2f} ms")
     if config.stats_json:
-        config.stats_json.write_text(json.dumps(asdict(status), indent=2) + "\n")
+        figures = asdict(status) | (time_service.stats() if time_service is not None else {})
+        config.stats_json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def _open_time_port(config: StationConfig) -> socket.socket | None:
+    """The time service's socket, None if --time-port 0 asked for none."""
+    if not config.time_port:
+        return None
+    try:
+        return open_unicast_server(config.interface, config.time_port)
+    except NetworkError as e:
+        raise NetworkError(f"{e} (is another station using it? --time-port chooses another port, 0 none)") from None
 
 
 class AudienceFeed:
@@ -228,9 +263,8 @@ class AudienceFeed:
         self._thread: threading.Thread | None = None
 
     def start(self, stopping: threading.Event) -> None:
-        """Reads until `stopping` is set, and notices it within AUDIENCE_POLL_S."""
-        self._thread = threading.Thread(target=self._run, args=(stopping,), name="audience", daemon=True)
-        self._thread.start()
+        """Reads until `stopping` is set, and notices it within POLL_S."""
+        self._thread = _serve(self._sock, stopping, self._on_datagram, "audience")
 
     def join(self, timeout_s: float) -> None:
         if self._thread is not None:
@@ -244,15 +278,61 @@ class AudienceFeed:
         with self._lock:
             return self._audience.count(now)
 
-    def _run(self, stopping: threading.Event) -> None:
+    def _on_datagram(self, data: bytes, arrival_s: float, _sender: Address) -> None:
+        with self._lock:
+            self._audience.on_rtcp(data, arrival_s)
+
+
+class TimeService:
+    """Answers listeners' time-sync requests (`rtpwire.timesync`) on a daemon thread. The station's times are
+    its sender reports' clock, the monotonic clock plus the broadcaster's wall-clock offset, so that what a
+    listener learns is the very clock that places the samples; the receive time is the kernel's stamp, so that
+    the thread's waking up late (the GIL, a busy machine) adds nothing but to the round trip. Requests that do
+    not parse get no answer."""
+
+    def __init__(self, sock: socket.socket, wall_offset_s: float) -> None:
+        self._sock = sock
+        self._wall_offset_s = wall_offset_s
+        self._thread: threading.Thread | None = None
+        self.answered = 0
+        self.ignored = 0
+
+    def start(self, stopping: threading.Event) -> None:
+        """Answers until `stopping` is set, and notices it within POLL_S."""
+        self._thread = _serve(self._sock, stopping, self._on_datagram, "time service")
+
+    def join(self, timeout_s: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def stats(self) -> dict[str, int]:
+        return {"time_requests_answered": self.answered, "time_requests_ignored": self.ignored}
+
+    def _on_datagram(self, data: bytes, arrival_s: float, sender: Address) -> None:
+        try:
+            request = TimeRequest.parse(data)
+        except WireError:
+            self.ignored += 1
+            return
+        response = request.answer(arrival_s + self._wall_offset_s, time.monotonic() + self._wall_offset_s)
+        try:
+            self._sock.sendto(bytes(response), sender)
+            self.answered += 1
+        except OSError:
+            pass  # as if lost on the way: the listener asks again
+
+
+def _serve(sock: socket.socket, stopping: threading.Event, handle: Callable[[bytes, float, Address], None],
+           name: str) -> threading.Thread:
+    """A daemon thread handing `handle` every datagram that arrives on `sock`, with its arrival time and sender,
+    until `stopping` is set; it waits in select, never spinning, and notices `stopping` within POLL_S."""
+    def run() -> None:
         while not stopping.is_set():
-            readable, _, _ = select.select([self._sock], [], [], AUDIENCE_POLL_S)
-            if not readable:
-                continue
-            try:
-                while True:  # the socket does not block: every datagram waiting, then BlockingIOError
-                    data = self._sock.recv(MAX_DATAGRAM_BYTES)
-                    with self._lock:
-                        self._audience.on_rtcp(data, time.monotonic())
-            except (BlockingIOError, InterruptedError):
-                pass
+            readable, _, _ = select.select([sock], [], [], POLL_S)
+            if readable:
+                for data, arrival_s, sender in drain(sock):
+                    handle(data, arrival_s, sender)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread

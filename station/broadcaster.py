@@ -104,8 +104,9 @@ class Broadcaster:
         self._schedule: Schedule | None = None
         # A report's wall-clock time is derived from the monotonic time its RTP timestamp is computed for,
         # through one offset, not read separately later: a late read (the loop busy reading a source) would
-        # shift the NTP/RTP mapping that listeners schedule playout by.
-        self._wall_offset_s = time.time() - time.monotonic()
+        # shift the NTP/RTP mapping that listeners schedule playout by. The time service tells listeners the
+        # station's clock through the same offset, so that it is the clock of that mapping.
+        self.wall_offset_s = time.time() - time.monotonic()
 
     def start(self, schedule: Schedule) -> None:
         self._schedule = schedule
@@ -244,7 +245,7 @@ class Broadcaster:
                 self._notify(f"send failed ({self.send_errors} so far): {e.strerror or e}")
 
     def _send_rtcp(self, now: float) -> None:
-        self._send(self._rtcp_sock, self._reporter.report(now, now + self._wall_offset_s, self.now_playing()))
+        self._send(self._rtcp_sock, self._reporter.report(now, now + self.wall_offset_s, self.now_playing()))
 
     def _read(self, source: Source) -> np.ndarray | None:
         """The next packet's samples, at the station's volume; none while paused. A live source is read all the
@@ -295,4 +296,4 @@ class Broadcaster:
                 break
             slot += 1
         now = time.monotonic()
-        self._send(self._rtcp_sock, self._reporter.bye(now, now + self._wall_offset_s, self._stop_reason))
+        self._send(self._rtcp_sock, self._reporter.bye(now, now + self.wall_offset_s, self._stop_reason))

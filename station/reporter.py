@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rtpwire.nowplaying import NowPlaying
+from dataclasses import replace
+
+from rtpwire.nowplaying import DEFAULT_LATENCY_S, NowPlaying
 from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, Bye, SdesChunk, SenderReport, SourceDescription, compound,
                           ntp_from_unix)
 from station.packetizer import Packetizer
@@ -13,16 +15,18 @@ class Reporter:
     """Builds the compound RTCP packets the station sends about once a second, and at once on a state change.
 
     The SR maps the station's media clock to wall-clock time: the RTP timestamp the schedule shows at `now`,
-    paired with the wall-clock time read at the same instant. Listeners place every sample with it.
+    paired with the wall-clock time read at the same instant. Listeners place every sample with it, plus the
+    latency the station announces in every RDIO packet, so that all of them play each sample at the same time.
     """
 
     def __init__(self, packetizer: Packetizer, schedule: Schedule, cname: str, name: str,
-                 interval_s: float = 1.0) -> None:
+                 interval_s: float = 1.0, latency_s: float = DEFAULT_LATENCY_S) -> None:
         self._packetizer = packetizer
         self._schedule = schedule
         self._description = SourceDescription(
             (SdesChunk(packetizer.ssrc, ((SDES_CNAME, cname), (SDES_NAME, name))),))
         self.interval_s = interval_s
+        self._latency_us = round(latency_s * 1e6)
         self._next_s = float("-inf")
 
     def due(self, now: float) -> bool:
@@ -40,7 +44,7 @@ class Reporter:
     def report(self, now: float, wall_s: float, state: NowPlaying) -> bytes:
         self._next_s = now + self.interval_s
         return compound(self._sender_report(now, wall_s), self._description,
-                        state.to_app(self._packetizer.ssrc))
+                        replace(state, latency_us=self._latency_us).to_app(self._packetizer.ssrc))
 
     def bye(self, now: float, wall_s: float, reason: str) -> bytes:
         return compound(self._sender_report(now, wall_s), self._description,

@@ -8,10 +8,12 @@ stopped by its own PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,12 @@ class PulseServer:
                 self.stop()
                 raise RuntimeError(f"PulseAudio did not start: {(runtime_dir / 'pulseaudio.log').read_text()}")
             time.sleep(0.05)
+
+    def __enter__(self) -> PulseServer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def pactl(self, *args: str) -> str:
         return subprocess.run(["pactl", *args], env=dict(os.environ, **self.env), capture_output=True, text=True,
@@ -80,6 +88,38 @@ class PulseServer:
 
 def available() -> bool:
     return all(shutil.which(tool) for tool in ("pulseaudio", "pactl", "parec", "paplay"))
+
+
+@contextlib.contextmanager
+def reachable(server: PulseServer) -> Iterator[None]:
+    """Every process started meanwhile reaches `server` by default: also those started by helpers that take no
+    environment of their own (such as a listener put behind a relay). The environment is restored afterwards."""
+    saved = {name: os.environ.get(name) for name in server.env}
+    os.environ.update(server.env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def recorded_frames(path: Path) -> int:
+    """How much a recording started by `PulseServer.record` holds: time as the sink's own clock counts it."""
+    return path.stat().st_size // (2 * CHANNELS) if path.exists() else 0
+
+
+def wait_for_frames(path: Path, frames: int, timeout_s: float) -> None:
+    """Wait (bounded) until the recording at `path` holds `frames`: a wait measured by the sink's clock, which is
+    the clock that matters to what is recorded, not the machine's."""
+    deadline = time.monotonic() + timeout_s
+    while recorded_frames(path) < frames:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name}: {recorded_frames(path)} frames recorded, not {frames}, "
+                                 f"within {timeout_s} s")
+        time.sleep(0.02)
 
 
 def read_raw(path: Path) -> np.ndarray:

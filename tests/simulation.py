@@ -56,12 +56,13 @@ def largest_step(pcm: np.ndarray) -> int:
 def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float, float], ...] = (),
              ssrc: int = 0x1234ABCD, first_sequence: int = 1000, first_timestamp: int = 5000,
              bye: bool = True, report_interval_s: float = 1.0, seconds: float | None = None,
-             samples_per_packet: int = SPP) -> Iterator[Datagram]:
+             samples_per_packet: int = SPP, latency_s: float = 0.06) -> Iterator[Datagram]:
     """Everything a station sends for `pcm` (looped for `seconds` of audio when given), paused during `pauses`
-    (station times), with send times, one datagram at a time."""
+    (station times), announcing `latency_s`, with send times, one datagram at a time."""
     packetizer = Packetizer(L16_STEREO, ssrc, first_sequence, first_timestamp)
     schedule = Schedule(start_s, L16_STEREO.rate, samples_per_packet)
-    reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s)
+    reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s,
+                        latency_s=latency_s)
     total = len(pcm) if seconds is None else L16_STEREO.samples_for(seconds)
     position = 0
     slot = 0

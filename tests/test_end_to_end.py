@@ -4,6 +4,7 @@ import json
 import time
 
 import numpy as np
+import pytest
 from conftest import ROOT, noise_pcm, read_wav, write_wav
 
 SPP = 220
@@ -184,3 +185,56 @@ def test_listener_status_follows_track_changes_and_pause(launcher):
     listener.wait_for("Night Owl — 02-neon-arcade | paused |")
     station.send("QUIT")
     assert station.popen.wait(15) == 0
+
+
+def test_listener_adopts_the_latency_the_station_announces(launcher, tmp_path):
+    """No --latency-ms on the listener: it plays at the 150 ms the station announces, and says so."""
+    station = launcher.start("station", str(write_wav(tmp_path / "loop.wav", noise_pcm(1.0))), "--latency-ms", "150",
+                             stdin=True)
+    station.wait_for("listeners play 150 ms after the station's clock", stream="stdout")
+    listener = launcher.start("listener", "--output", "null", "--duration", "4", "--stats-json",
+                              str(tmp_path / "l.json"))
+    listener.wait_for("150.0 (station)")  # the latency it moves to, or is at
+    assert listener.popen.wait(20) == 0
+    stats = json.loads((tmp_path / "l.json").read_text())
+    assert stats["latency_source"] == "station"
+    assert stats["latency_target_ms"] == pytest.approx(150, abs=0.05)
+    assert stats["latency_shared_ms"] == pytest.approx(150, abs=0.05)
+    assert stats["latency_ms"] > 100  # measured, station clock to playout: most of the run at 150 ms
+    assert "playout_offset_ms" in stats and "playout_offset_p99_ms" in stats
+    assert "clock_offset_ms" not in stats  # no time sync asked
+    assert station.stop() == 0
+
+
+def test_listener_learns_the_station_clock_over_the_time_sync_exchange(launcher, tmp_path):
+    """The station's time service on this host: the offset between its clock and the listener's is (nearly)
+    nothing, as both read the same wall clock, and the round trip is loopback's."""
+    time_port = launcher.port + 2
+    station = launcher.start("station", str(write_wav(tmp_path / "loop.wav", noise_pcm(1.0))), "--stats-json",
+                             str(tmp_path / "s.json"), stdin=True)
+    station.wait_for(f"time service on 127.0.0.1:{time_port}", stream="stdout")
+    listener = launcher.start("listener", "--output", "null", "--duration", "4", "--time-sync",
+                              f"127.0.0.1:{time_port}", "--stats-json", str(tmp_path / "l.json"))
+    assert listener.popen.wait(20) == 0
+    stats = json.loads((tmp_path / "l.json").read_text())
+    assert stats["clock_answers"] >= 8 and stats["clock_packets_ignored"] == 0
+    assert abs(stats["clock_offset_ms"]) < 1.0
+    assert 0 < stats["clock_rtt_ms"] < 50
+    assert stats["packets_received"] > 0 and stats["underruns"] == 0
+    assert station.stop() == 0
+    assert "Traceback" not in listener.stderr() + station.stderr()
+    station_stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["clock_answers"] <= station_stats["time_requests_answered"] <= stats["clock_requests"]
+    assert station_stats["time_requests_ignored"] == 0
+
+
+def test_a_time_port_taken_is_a_clear_error(launcher, tmp_path):
+    song = str(write_wav(tmp_path / "loop.wav", noise_pcm(0.5)))
+    first = launcher.start("station", song, stdin=True)
+    first.wait_for("time service on", stream="stdout")
+    second = launcher.start("station", song, "--port", str(launcher.port + 10), "--time-port",
+                            str(launcher.port + 2))
+    assert second.popen.wait(15) == 3
+    assert f"cannot listen on 127.0.0.1:{launcher.port + 2}" in second.stderr()
+    assert "--time-port chooses another port" in second.stderr()
+    assert first.stop() == 0

@@ -1,11 +1,14 @@
-"""Multicast sockets, on loopback only (127.0.0.1, TTL 1): nothing here ever leaves the machine."""
+"""Multicast and unicast sockets, on loopback only (127.0.0.1, TTL 1): nothing here ever leaves the machine."""
 
 import random
+import select
 import socket
+import time
 
 import pytest
 
-from rtpwire.net import RECEIVE_BUFFER_BYTES, NetworkError, check_group, open_receiver, open_sender
+from rtpwire.net import (RECEIVE_BUFFER_BYTES, NetworkError, check_group, drain, interface_address,
+                         open_receiver, open_sender, open_unicast_client, open_unicast_server)
 
 LOOPBACK = "127.0.0.1"
 NOT_HERE = "192.0.2.123"  # TEST-NET-1 (RFC 5737): never assigned to this machine; nothing is sent to it
@@ -209,3 +212,82 @@ def test_network_error_is_not_a_wire_error():
     from rtpwire.errors import WireError
     assert not issubclass(NetworkError, WireError)
     assert issubclass(NetworkError, Exception)
+
+
+# --- unicast, and arrival times --------------------------------------------------------------------------------
+
+
+def wait_readable(sock: socket.socket) -> None:
+    assert select.select([sock], [], [], TIMEOUT_S)[0], "nothing arrived"
+
+
+def test_interface_address_of_an_address_is_itself():
+    assert interface_address("127.0.0.1") == "127.0.0.1"
+
+
+def test_interface_address_of_the_loopback_by_name():
+    assert interface_address("lo") == "127.0.0.1"
+
+
+def test_interface_address_of_an_unknown_name():
+    name = unknown_interface_name()
+    with pytest.raises(NetworkError, match=rf"^no IPv4 address on a network interface named '{name}': "):
+        interface_address(name)
+
+
+def test_unicast_exchange_with_arrival_times_and_senders(sockets, group_port):
+    _, port = group_port
+    server = open_unicast_server("lo", port)
+    sockets.append(server)
+    assert server.getsockname() == (LOOPBACK, port)  # the interface's address only, not every address
+    client = open_unicast_client("localhost", port)
+    sockets.append(client)
+    before_s = time.monotonic()
+    client.send(b"what time is it?")
+    wait_readable(server)
+    [(data, arrival_s, sender)] = list(drain(server))
+    assert data == b"what time is it?" and sender == client.getsockname()
+    assert before_s <= arrival_s <= time.monotonic()  # the kernel's stamp, on the monotonic clock
+    server.sendto(b"answer", sender)
+    wait_readable(client)
+    assert [(data, sender) for data, _, sender in drain(client)] == [(b"answer", (LOOPBACK, port))]
+    assert list(drain(client)) == []  # drained: nothing waits, and it does not block
+
+
+def test_drain_gives_every_datagram_waiting_in_order(sockets, group_port):
+    _, port = group_port
+    server, client = open_unicast_server(LOOPBACK, port), open_unicast_client(LOOPBACK, port)
+    sockets += [server, client]
+    for i in range(5):
+        client.send(bytes([i]))
+    deadline = time.monotonic() + TIMEOUT_S
+    got = []
+    while len(got) < 5 and time.monotonic() < deadline:
+        wait_readable(server)
+        got += list(drain(server))
+    assert [data for data, _, _ in got] == [bytes([i]) for i in range(5)]
+    assert [t for _, t, _ in got] == sorted(t for _, t, _ in got)
+
+
+def test_a_refused_peer_ends_draining_quietly(sockets, group_port):
+    """ICMP port unreachable from a peer that is not there: no exception, nothing drained."""
+    _, port = group_port
+    client = open_unicast_client(LOOPBACK, port)
+    sockets.append(client)
+    client.send(b"anyone?")
+    time.sleep(0.05)  # lets the kernel's ICMP answer come back
+    assert list(drain(client)) == []
+
+
+def test_a_unicast_port_taken_is_an_error_saying_where(sockets, group_port, track_sockets):
+    _, port = group_port
+    sockets.append(open_unicast_server(LOOPBACK, port))
+    with pytest.raises(NetworkError, match=rf"^cannot listen on 127\.0\.0\.1:{port} \(UDP\): .+"):
+        open_unicast_server(LOOPBACK, port)
+    assert track_sockets[-1].fileno() == -1
+
+
+def test_a_host_that_cannot_be_found(track_sockets):
+    with pytest.raises(NetworkError, match="^cannot find no-such-host.invalid: "):
+        open_unicast_client("no-such-host.invalid", 5006)
+    assert not track_sockets

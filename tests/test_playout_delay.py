@@ -97,3 +97,51 @@ def test_memory_fixed_whatever_arrives():
 def test_bounds_must_make_sense(floor, maximum):
     with pytest.raises(ValueError):
         PlayoutDelay(RATE, floor, maximum)
+
+
+# --- a new floor: the station announced another shared latency --------------------------------------------------
+
+def test_a_new_floor_at_once_is_the_target_now():
+    delay = PlayoutDelay(RATE, FLOOR, MAX)
+    delay.set_floor(6615, at_once=True)  # 150 ms
+    assert delay.target_samples == delay.floor_samples == 6615
+    assert delay.samples_added == delay.samples_removed == 0  # moved before anything played: nothing to make up
+    assert not any(run(delay, 2.0, late_by=10))
+
+
+def test_a_new_floor_at_once_keeps_what_the_network_needs():
+    delay = PlayoutDelay(RATE, FLOOR, MAX)
+    run(delay, 1.0, late_by=45)
+    delay.set_floor(441, at_once=True)
+    assert ms(delay.target_samples) == pytest.approx(50, abs=0.1)  # the need, not the lower floor
+
+
+def test_a_higher_floor_is_grown_to_as_for_jitter():
+    delay = PlayoutDelay(RATE, FLOOR, MAX)
+    run(delay, 1.0, late_by=5)
+    delay.set_floor(3528, at_once=False)  # 20 -> 80 ms
+    changes = run(delay, 1.0, late_by=5)
+    assert all(0 <= change <= 441 for change in changes)  # steps of 10 ms at most, made up
+    assert delay.target_samples == 3528 and delay.samples_added == 3528 - FLOOR
+
+
+def test_a_lower_floor_is_shrunk_to_slowly():
+    delay = PlayoutDelay(RATE, 3528, MAX)
+    delay.set_floor(FLOOR, at_once=False)
+    changes = run(delay, 10.0, late_by=5)
+    assert all(-1 <= change <= 0 for change in changes)
+    assert 3528 - delay.target_samples == pytest.approx(10 * RATE * 500e-6, abs=1)
+
+
+def test_the_maximum_follows_a_floor_above_it_and_comes_back():
+    delay = PlayoutDelay(RATE, FLOOR, 4410)
+    delay.set_floor(8820, at_once=True)  # 200 ms, above the 100 ms maximum: being in step comes first
+    assert delay.max_samples == delay.target_samples == 8820
+    delay.set_floor(FLOOR, at_once=True)
+    assert delay.max_samples == 4410
+
+
+@pytest.mark.parametrize("floor", [0, -1])
+def test_a_new_floor_must_be_positive(floor):
+    with pytest.raises(ValueError):
+        PlayoutDelay(RATE, FLOOR, MAX).set_floor(floor, at_once=True)

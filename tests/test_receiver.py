@@ -1,6 +1,7 @@
 """The listener's core on fake time, fed by the real packetizer through an in-memory lossy link."""
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,9 +9,11 @@ from simulation import (PERIOD_FRAMES, SPP, WALL_OFFSET_S, Datagram, Playout, au
                         link, play, samples_skipped, sine_pcm, tone_pcm)
 
 from listener.concealment import FADE_S, FULL_S, SPLICE_S
-from listener.receiver import Receiver, ReceiverConfig, State
+from listener.receiver import LatencySource, Receiver, ReceiverConfig, State
 from rtpwire.audio import L16_MONO, L16_STEREO
-from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, SdesChunk, SourceDescription, compound, parse_compound
+from rtpwire.nowplaying import NowPlaying
+from rtpwire.rtcp import (SDES_CNAME, App, Bye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, compound,
+                          parse_compound)
 from rtpwire.rtp import RtpPacket
 
 LATENCY_S = 0.06
@@ -502,3 +505,198 @@ def test_other_listeners_reports_are_neither_foreign_nor_malformed():
     stats = r.stats(0.6)
     assert stats["packets_foreign"] == stats["packets_malformed"] == stats["source_changes"] == 0
     assert stats["ssrc"] == 0x1234ABCD and r.state(0.6) is State.PLAYING
+
+
+# --- every listener in step: the shared latency, the station's clock, the playout offset --------------------------
+
+def listener(now: float = 0.0, latency_s: float = LATENCY_S, source: LatencySource = LatencySource.DEFAULT,
+             wall_offset_s: float = WALL_OFFSET_S) -> Receiver:
+    return Receiver(ReceiverConfig(L16_STEREO, latency_s, wall_offset_s, latency_source=source), now)
+
+
+def announcing(datagrams: list[Datagram], from_s: float, latency_us: int) -> list[Datagram]:
+    """The datagrams with every RDIO packet sent from `from_s` on announcing `latency_us` instead."""
+    changed = []
+    for d in datagrams:
+        if not d.is_rtp and d.time_s >= from_s:
+            packets = [NowPlaying.from_app(p) if isinstance(p, App) else p for p in parse_compound(d.data)]
+            ssrc = next(p.ssrc for p in packets if isinstance(p, SenderReport))
+            d = Datagram(d.time_s, False, compound(*(
+                replace(p, latency_us=latency_us).to_app(ssrc) if isinstance(p, NowPlaying) else p for p in packets)))
+        changed.append(d)
+    return changed
+
+
+def test_a_clean_stream_plays_with_no_playout_offset():
+    r = receiver()
+    play(r, link(broadcast(tone_pcm(1.0), start_s=0.1)), until_s=1.3)
+    stats = r.stats(1.3)
+    assert abs(stats["playout_offset_ms"]) <= 0.012  # within half a sample: the schedule rounds to samples
+    assert stats["playout_offset_p99_ms"] <= 0.02
+    assert r.playout_offset.count > 50
+
+
+def test_the_station_latency_is_adopted_before_anything_plays():
+    """The station announces 150 ms in the report it sends before its first packet: the listener, given no
+    --latency-ms, plays the first sample 150 ms after the station's clock produced it, bit-exact."""
+    source = tone_pcm(1.0)
+    r = listener()
+    out = play(r, link(broadcast(source, start_s=0.1, latency_s=0.15)), until_s=1.4)
+    assert np.array_equal(audible(out), source)
+    assert first_sound(out) == round((0.1 + 0.15) * 44100)
+    stats = r.stats(1.4)
+    assert stats["latency_source"] == "station"
+    assert stats["latency_target_ms"] == stats["latency_shared_ms"] == 150
+    assert stats["resyncs"] == stats["underruns"] == 0
+    assert abs(stats["playout_offset_ms"]) <= 0.012
+
+
+def test_a_command_line_latency_overrides_the_station():
+    source = tone_pcm(1.0)
+    r = listener(source=LatencySource.COMMAND_LINE)
+    out = play(r, link(broadcast(source, start_s=0.1, latency_s=0.15)), until_s=1.4)
+    assert first_sound(out) == round((0.1 + LATENCY_S) * 44100)
+    stats = r.stats(1.4)
+    assert stats["latency_source"] == "command line" and stats["latency_shared_ms"] == 60
+
+
+def test_a_station_that_announces_nothing_leaves_the_default():
+    """An older station: its RDIO packets carry no latency."""
+    datagrams = link(broadcast(tone_pcm(1.0), start_s=0.1, latency_s=0.15))
+    old = [d if d.is_rtp else Datagram(d.time_s, False, compound(*(
+        replace(NowPlaying.from_app(p), latency_us=None).to_app(p.ssrc) if isinstance(p, App) else p
+        for p in parse_compound(d.data)))) for d in datagrams]
+    r = listener()
+    out = play(r, old, until_s=1.4)
+    assert first_sound(out) == round((0.1 + LATENCY_S) * 44100)
+    stats = r.stats(1.4)
+    assert stats["latency_source"] == "default" and stats["latency_target_ms"] == 60
+    assert stats["packets_malformed"] == 0 and r.title == "t"  # its RDIO packets were read
+
+
+@pytest.mark.parametrize("announced_s", [0.15, 0.03])
+def test_a_late_joiner_plays_in_step_with_a_listener_there_from_the_start(announced_s):
+    """A listener joins mid-stream, over a link 10 ms slower than the first listener's. It plays at once on its
+    default 60 ms, guessed from the first arrival, until the next report brings the station's clock and its
+    latency: the clock moves the play position in one crossfaded step; a shorter latency is taken in that step
+    too, a longer one is grown to as for jitter (a jump back would leave a hole). From then on both listeners
+    play the same sample at the same instant, and its measured offset is nothing."""
+    source = tone_pcm(4.0)
+    datagrams = broadcast(source, start_s=0.1, latency_s=announced_s)
+    early, late = listener(), listener(now=1.0)
+    heard_early = play(early, link(datagrams), until_s=4.0)
+    heard_late = play(late, link(datagrams, delay_s=0.011), from_s=1.0, until_s=4.0)
+    assert first_sound(heard_late) / 44100 < 0.1  # heard at once, before the station's report
+    stats = late.stats(4.0)
+    assert stats["latency_source"] == "station" and stats["latency_target_ms"] == announced_s * 1e3
+    assert stats["resyncs"] == 1 and stats["underruns"] == 0
+    assert stats["samples_inserted"] == stats["samples_dropped"] == 0
+    assert stats["latency_samples_added"] == L16_STEREO.samples_for(max(0.0, announced_s - LATENCY_S))
+    settled = round(1.0 * 44100)  # the report came at 1.1 s; 150 ms is reached in 50 ms steps of 10 ms by 1.6 s
+    assert np.array_equal(heard_late[settled:], heard_early[-len(heard_late) + settled:])
+    assert late.playout_offset_s is not None and abs(late.playout_offset_s) <= 1 / 44100
+
+
+def test_a_new_announced_latency_is_reached_without_a_click():
+    """The station announces 100 ms instead of 60 from 2 s on: the target grows in the steps it takes for the
+    network's jitter, each made up like a short gap, with no resync and no click, and playout is in step
+    (offset nothing) once it is there."""
+    source = sine_pcm(2.2)  # loops seamlessly
+    r = listener()
+    out = play(r, announcing(link(broadcast(source, seconds=5.0, bye=False)), 2.0, 100_000), until_s=5.0)
+    stats = r.stats(5.0)
+    assert stats["latency_target_ms"] == stats["latency_shared_ms"] == 100
+    assert stats["latency_samples_added"] == L16_STEREO.samples_for(0.04)
+    assert stats["resyncs"] == stats["underruns"] == 0
+    assert largest_step(out[first_sound(out):]) < 1.2 * largest_step(source)
+    assert abs(r.playout_offset_s) <= 1 / 44100
+
+
+def test_a_restarted_station_announcing_another_latency_is_followed_at_once():
+    """A new SSRC starts over: its latency is taken before its first sample plays, nothing to make up."""
+    first, second = tone_pcm(0.5, seed=1), tone_pcm(0.5, seed=2)
+    datagrams = broadcast(first, start_s=0.1, ssrc=1) + broadcast(second, start_s=1.0, ssrc=2, latency_s=0.1)
+    r = listener()
+    out = play(r, link(sorted(datagrams, key=lambda d: d.time_s)), until_s=1.7)
+    assert np.array_equal(audible(out), np.concatenate([first, second]))
+    assert first_sound(out[round(0.9 * 44100):]) == round((1.0 + 0.1 - 0.9) * 44100)
+    stats = r.stats(1.7)
+    assert stats["latency_target_ms"] == 100 and stats["latency_samples_added"] == 0
+    assert abs(stats["playout_offset_ms"]) <= 0.012
+
+
+def test_a_drifting_card_shows_in_the_playout_offset():
+    """A card 1000 ppm fast plays ahead of the schedule by what the drift loop has not taken back yet: the
+    offset is negative (early), bounded by the loop, and no resync is needed."""
+    r = receiver()
+    Playout(r, link(broadcast(tone_pcm(6.0), start_s=0.1)), card_ppm=1000).until(6.0)
+    stats = r.stats(6.0)
+    assert stats["resyncs"] == 0
+    assert -4.0 < stats["playout_offset_ms"] < -0.5
+    assert 0.5 < stats["playout_offset_p99_ms"] < 5.0
+
+
+def test_after_a_stall_the_resync_puts_playout_back_on_the_schedule():
+    """The reader stops for 200 ms (a stalled machine): the position is 200 ms behind the schedule, jumps to it,
+    and plays in step again."""
+    r = receiver()
+    arrivals = iter(link(broadcast(tone_pcm(3.0), start_s=0.1)))
+    pending = next(arrivals)
+    for period in range(300):
+        now = period * PERIOD_FRAMES / 44100
+        while pending is not None and pending.time_s <= now:
+            (r.on_rtp if pending.is_rtp else r.on_rtcp)(pending.data, pending.time_s)
+            pending = next(arrivals, None)
+        if not 1.0 <= now < 1.2:
+            r.read(PERIOD_FRAMES, now)
+    stats = r.stats(3.0)
+    assert stats["resyncs"] == 1
+    assert abs(r.playout_offset_s) <= 1 / 44100
+
+
+def behind_clock_listener(error_s: float, now: float = 0.0) -> Receiver:
+    """A listener whose wall clock reads `error_s` behind the station's: without the time-sync exchange it
+    believes it is in step while it plays `error_s` late."""
+    return listener(now=now, source=LatencySource.COMMAND_LINE, wall_offset_s=WALL_OFFSET_S - error_s)
+
+
+def test_the_station_offset_puts_a_listener_with_a_wrong_clock_in_step():
+    source = tone_pcm(2.0)
+    datagrams = link(broadcast(source, start_s=0.1))
+    reference = play(receiver(), datagrams, until_s=2.3)
+    wrong = behind_clock_listener(0.02)
+    assert first_sound(play(wrong, datagrams, until_s=2.3)) == first_sound(reference) + round(0.02 * 44100)
+    corrected = behind_clock_listener(0.02)
+    corrected.set_station_offset(0.02)
+    assert np.array_equal(play(corrected, datagrams, until_s=2.3), reference)
+
+
+def test_the_first_station_offset_moves_playout_at_once():
+    """The first estimate came after playout started: a new clock, placed at once (one crossfaded move)."""
+    source = tone_pcm(3.0)
+    datagrams = link(broadcast(source, start_s=0.1))
+    reference = play(receiver(), datagrams, until_s=3.0)
+    r = behind_clock_listener(0.02)
+    playout = Playout(r, datagrams)
+    out = playout.until(1.5)
+    r.set_station_offset(0.02)
+    out = np.concatenate([out, playout.until(3.0)])
+    assert r.stats(3.0)["resyncs"] == 1
+    assert np.array_equal(out[-44100:], reference[-44100:])
+
+
+def test_a_later_station_offset_is_steered_never_jumped():
+    """The estimate moves by 8 ms, well within the 30 ms a resync needs: the drift loop steers the play position
+    to the new schedule a sample at a time, and the offset comes back within its dead band."""
+    r = behind_clock_listener(0.02)
+    r.set_station_offset(0.02)
+    playout = Playout(r, link(broadcast(tone_pcm(12.0), start_s=0.1)))
+    playout.until(2.0)
+    r.set_station_offset(0.028)
+    playout.until(2.2)
+    assert r.playout_offset_s == pytest.approx(0.008, abs=0.001)  # late, on the station's clock as now known
+    playout.until(12.0)
+    stats = r.stats(12.0)
+    assert stats["resyncs"] == 0
+    assert stats["samples_dropped"] > 0.8 * L16_STEREO.samples_for(0.008 - r.drift.deadband_s)
+    assert abs(r.playout_offset_s) <= r.drift.deadband_s + 0.0005

@@ -126,6 +126,21 @@ def test_app_carries_now_playing(paused, title):
     assert state.title == title
 
 
+def test_app_announces_the_default_latency():
+    _, _, reporter = _station()
+    app = parse_compound(reporter.report(102.0, WALL_S, NowPlaying(False)))[2]
+    assert NowPlaying.from_app(app).latency_us == 60_000
+
+
+@pytest.mark.parametrize("latency_s, latency_us", [(0.15, 150_000), (0.001, 1000), (1.0, 1_000_000),
+                                                    (0.0605, 60_500)])
+def test_app_announces_the_station_latency(latency_s, latency_us):
+    packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=0, first_timestamp=FIRST_TS)
+    reporter = Reporter(packetizer, Schedule(START_S, L16_STEREO.rate, SPP), CNAME, NAME, latency_s=latency_s)
+    app = parse_compound(reporter.report(102.0, WALL_S, NowPlaying(paused=True, title="x")))[2]
+    assert NowPlaying.from_app(app) == NowPlaying(paused=True, title="x", latency_us=latency_us)
+
+
 def test_due_at_start():
     _, _, reporter = _station()
     assert reporter.due(0.0)
