@@ -326,12 +326,7 @@ def _run_paced(end_s: float, receiver: Receiver, sink: PacedOutput, rtp_sock: so
         while next_s <= now and next_s < end_s:
             sink.write(receiver.read(frames, next_s))
             next_s += period_s
-        reports.send_if_due()
-        if time_sync is not None:
-            time_sync.send_if_due()
-        if now >= next_status_s:
-            _show_status(receiver, now, where, status)
-            next_status_s = now + STATUS_PERIOD_S
+        next_status_s = _send_due_and_show(now, next_status_s, receiver, reports, time_sync, where, status)
 
 
 def _deliver(inbox: Inbox, receiver: Receiver) -> None:
@@ -360,13 +355,17 @@ def _run_speaker(end_s: float, receiver: Receiver, speaker: SpeakerOutput, inbox
                 inbox.put(sock is rtp_sock, data, arrival_s)
                 if sock is rtcp_sock:
                     reports.on_rtcp(data, arrival_s)
-        reports.send_if_due()
-        if time_sync is not None:
-            time_sync.send_if_due()
-        if now >= next_status_s:
-            _show_status(receiver, now, where, status)
-            next_status_s = now + STATUS_PERIOD_S
+        next_status_s = _send_due_and_show(now, next_status_s, receiver, reports, time_sync, where, status)
 
 
-def _show_status(receiver: Receiver, now: float, where: str, status: StatusPrinter) -> None:
+def _send_due_and_show(now: float, next_status_s: float, receiver: Receiver, reports: Reports,
+                       time_sync: TimeSync | None, where: str, status: StatusPrinter) -> float:
+    """What both loops do at every wake-up: send the reports and time requests that are due, and refresh the
+    status line when its time has come; when it is next due."""
+    reports.send_if_due()
+    if time_sync is not None:
+        time_sync.send_if_due()
+    if now < next_status_s:
+        return next_status_s
     status.show(status_line(receiver, now, where), key=status_key(receiver, now))
+    return now + STATUS_PERIOD_S
