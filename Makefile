@@ -5,13 +5,14 @@ PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := ffmpeg portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins tmux
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages run listen test bench clean help
+.PHONY: install system-packages run listen test bench throughput clean help
 
 help:
 	@echo "make run      install what is missing, then start the station on media/ with its console"
 	@echo "make listen   install what is missing, then start a listener"
 	@echo "make test     install what is missing, then run the whole test suite"
 	@echo "make bench    run the benchmarks (figures, not pass/fail)"
+	@echo "make throughput  run the throughput batch: 1 to 100 listeners, table and plot in out/throughput/"
 	@echo "make install  only install: system packages (apt-get) and .venv/"
 
 install: system-packages $(STAMP)
@@ -46,6 +47,9 @@ bench: install
 	$(PY) -m bench
 	$(PY) -m bench.network
 	$(PY) -m bench.sync
+
+throughput: install
+	$(PY) -m throughput_testing
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -158,8 +158,8 @@ def run(pulse: PulseServer, launcher: Launcher, tmp_path: Path, seconds: float, 
 def describe(run_: SyncRun) -> list[str]:
     """The run's spread, and each listener's figures that bear on where it plays: the sound card's lead it
     accounts for, its latency target (adapted to jitter: a listener whose target grew plays that much later than
-    the others) and its measured latency (whose difference from the target is the drift loop's error, left alone
-    within its dead band), the corrections it made, and its own view of its playout offset where it has one."""
+    the others) and its measured latency (whose difference from the target is the error the drift loop has not
+    taken back yet), the corrections it made, and its own view of its playout offset where it has one."""
     lines = [run_.clicks.summary()]
     for i, s in enumerate(run_.listeners):
         offset = (f", playout offset mean {s['playout_offset_ms']} ms p99 {s.get('playout_offset_p99_ms')} ms"

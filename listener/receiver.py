@@ -3,8 +3,9 @@
 It follows one station (one SSRC) at a time, switching only when that station said BYE or went silent, so a
 restarted station (new SSRC) is picked up and two stations on one group are not mixed. Each sample is scheduled
 by its timestamp, not by when it arrived: it plays at the station time the sender reports assign it, plus the
-target latency, converted to local monotonic time. The reader (a sound card) keeps its own clock: the small,
-steady difference is compensated sample by sample, and only a large error (a stall) makes the play position jump.
+target latency, converted to local monotonic time; playout waits for the first report to know that clock. The
+reader (a sound card) keeps its own clock: the small, steady difference is compensated sample by sample, and only
+a large error (a stall, a step of the device's latency) makes the play position jump.
 
 Listeners are in step when they all use one latency: the station announces it (RDIO), and a listener not told
 otherwise on its command line adopts it. Station times map onto local ones through this host's wall clock, and,
@@ -45,6 +46,18 @@ SOURCE_SILENT_S = 0.2  # a playing station that sent no RTP this long may be rep
 SOURCE_TIMEOUT_S = 1.5  # a station that sent nothing at all this long may be replaced
 LOST_SIGNAL_S = 2.0  # nothing heard this long: "lost signal"
 AUDIO_STOPPED_S = 0.5  # a station that said neither pause nor BYE, and sent no audio this long: "lost signal" too
+CLOCK_WAIT_S = 1.5  # how long playout waits for the station's clock (its sender reports come every second)
+# Playout is steered onto the schedule to within a few samples, not left within the drift loop's usual 2 ms: two
+# listeners each 1 ms off in opposite directions echo. What it steers by is smoothed first, since one sound card
+# callback's DAC time scatters by a few tenths of a millisecond. A sound server moves a stream's latency in steps
+# of a few milliseconds (when other streams join its sink): steering would leave the listener out of step for a
+# second or more, so a step that large is jumped instead, crossfaded, like a stall.
+SYNC_DEADBAND_S = 0.00005
+SYNC_RESPONSE_S = 0.3
+SYNC_SMOOTHING_S = 0.15
+SYNC_LEARNING_S = 30.0
+SYNC_MAX_CORRECTION = 0.005
+SYNC_STEP_S = 0.002  # a smoothed error this large is a step (a device's latency changed), jumped, not steered
 
 
 class LatencySource(Enum):
@@ -156,7 +169,9 @@ class Receiver:
         self.playout_offset = Histogram()  # |offset|: how far from a perfectly synchronized listener
         self._playout_offset_total_s = 0.0  # signed, for the mean: early (-) or late (+)
         self.playout_offset_s: float | None = None  # the latest measured
-        self.drift = DriftCompensator(config.fmt.rate)
+        self.drift = DriftCompensator(config.fmt.rate, deadband_s=SYNC_DEADBAND_S, response_s=SYNC_RESPONSE_S,
+                                      smoothing_s=SYNC_SMOOTHING_S, learning_s=SYNC_LEARNING_S,
+                                      max_correction=SYNC_MAX_CORRECTION)
         self.delay = PlayoutDelay(config.fmt.rate, config.latency_samples,
                                   config.fmt.samples_for(config.max_latency_s))
         self.concealer = Concealer(config.fmt.rate, config.fmt.channels)
@@ -248,8 +263,9 @@ class Receiver:
         """The station's wall clock minus this host's, as the time-sync exchange measures it: station times map
         onto local ones through it from the next read on. The first estimate is a new clock, placed at once as
         the first sender report's is; later ones move only the schedule, which the drift compensation steers the
-        play position to sample by sample, so an estimate that wanders never makes playout jump. Safe to call
-        from a thread other than the reader's: one assignment, taken up by `read`."""
+        play position to sample by sample, so an estimate that wanders never makes playout jump (one that moves
+        by more than SYNC_STEP_S at once does, as any step that large). Safe to call from a thread other than
+        the reader's: one assignment, taken up by `read`."""
         self._offset_estimate_s = offset_s
 
     def _take_offset_estimate(self) -> None:
@@ -315,16 +331,20 @@ class Receiver:
             return self.config.fmt.silence(frames)
         buffer = stream.buffer
         scheduled = self._scheduled_ts(stream, now)
-        # Until the first sender report the schedule is a guess (the first packet's arrival, as if it took no
-        # time: a packet sent late makes it milliseconds off); once the report's clock is known, a position off
-        # by more than drift's dead band moves to it at once, crossfaded, instead of being steered for seconds.
+        # Playout starts on the station's clock, which its next sender report brings. Without one for
+        # CLOCK_WAIT_S (reports lost, a sender that sends none) the schedule is a guess, the first packet's arrival
+        # as if it took no time, milliseconds off; once a report comes, a position off by more than drift's dead
+        # band moves to the real clock at once, crossfaded, instead of being steered for seconds.
         limit_s = self.config.resync_s if stream.anchored or not stream.clock.synchronized else self.drift.deadband_s
         if not stream.started:
+            if not stream.clock.synchronized and now - stream.first_arrival_s < CLOCK_WAIT_S:
+                return self.config.fmt.silence(frames)  # no underrun: nothing was due yet
             buffer.seek(scheduled)
             stream.silence = (scheduled, stream.first_ts)  # waiting for the first packet's turn is no underrun
             stream.started = True
             self.drift.restart()
-        elif abs(buffer.position_ts - scheduled) > limit_s * self.config.fmt.rate:
+        elif (abs(buffer.position_ts - scheduled) > limit_s * self.config.fmt.rate
+              or abs(self.drift.smoothed_error_s) > SYNC_STEP_S):
             buffer.seek(scheduled)
             self.resyncs += 1
             self.drift.restart()

@@ -20,18 +20,20 @@ MAX_CORRECTION = 2000e-6  # beyond any real crystal (±100 ppm typical): a large
 
 class DriftCompensator:
     def __init__(self, rate: int, deadband_s: float = 0.002, response_s: float = 2.0, learning_s: float = 120.0,
-                 smoothing_s: float = 0.5) -> None:
+                 smoothing_s: float = 0.5, max_correction: float = MAX_CORRECTION) -> None:
         """`deadband_s`: errors smaller than this are measurement noise, not drift, so identical clocks never
         correct (a sound card's timing reports through a sound server wander by a millisecond or two; correcting
         them would only shift the audio for nothing); `response_s`: how fast an error is taken back;
         `learning_s`: how slowly the drift is learnt, so that a one-off step of the error (a new clock mapping)
         hardly moves it; `smoothing_s`: averaging of the raw error, whose jitter (scheduling, the card's timing
-        reports) would otherwise churn corrections."""
+        reports) would otherwise churn corrections; `max_correction`: the fastest correction, a fraction of the
+        rate (beyond it an error is a fault, for a resync to take back)."""
         self.rate = rate
         self.deadband_s = deadband_s
         self._gain = 1.0 / response_s
         self._integral_gain = 1.0 / (response_s * learning_s)
         self._smoothing_s = smoothing_s
+        self._max = max_correction
         self._smoothed_s = 0.0
         self.drift = 0.0  # fraction the reader runs fast (+) or slow (-) against the writer: the measured drift
         self._owed = 0.0  # samples the correction rate asked for and not yet carried out
@@ -52,8 +54,11 @@ class DriftCompensator:
         dt_s = frames / self.rate
         self._smoothed_s += min(1.0, dt_s / self._smoothing_s) * (error_samples / self.rate - self._smoothed_s)
         excess_s = math.copysign(max(0.0, abs(self._smoothed_s) - self.deadband_s), self._smoothed_s)
-        self.drift = _clamp(self.drift + self._integral_gain * excess_s * dt_s)
-        self._owed += _clamp(self.drift + self._gain * excess_s) * frames
+        correction = self.drift + self._gain * excess_s
+        if abs(correction) < self._max:  # a step being taken back at full speed is not drift: learn nothing
+            self.drift = self._clamp(self.drift + self._integral_gain * excess_s * dt_s)
+            correction = self.drift + self._gain * excess_s
+        self._owed += self._clamp(correction) * frames
         whole = int(self._owed)  # toward zero: a fraction of a sample waits for the next read
         self._owed -= whole
         if whole > 0:
@@ -67,9 +72,8 @@ class DriftCompensator:
         self._smoothed_s = 0.0
         self._owed = 0.0
 
-
-def _clamp(fraction: float) -> float:
-    return max(-MAX_CORRECTION, min(MAX_CORRECTION, fraction))
+    def _clamp(self, fraction: float) -> float:
+        return max(-self._max, min(self._max, fraction))
 
 
 def fit(pcm: np.ndarray, frames: int) -> np.ndarray:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import secrets
 import select
 import signal
@@ -13,17 +12,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
 from rtpwire.cli import add_network_arguments, ranged
 from rtpwire.errors import WireError
+from rtpwire.histogram import Histogram
 from rtpwire.net import Address, NetworkError, drain, open_receiver, open_sender, open_unicast_server
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
+from rtpwire.stats_file import StatsFile
 from rtpwire.timesync import TimeRequest
+from rtpwire.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError, list_devices
 from station.audience import Audience, Listener
 from station.broadcaster import Broadcaster
@@ -33,6 +35,7 @@ from station.media import MediaLoader, expand_paths
 from station.microphone import Microphone
 from station.packetizer import Packetizer
 from station.queue import PlayQueue
+from station.realtime import raise_priority
 from station.reporter import Reporter
 from station.schedule import Schedule
 from station.source import FileSource, NothingPlayable
@@ -60,6 +63,7 @@ class StationConfig:
     mic: str | None  # broadcast this capture device first ("" for the default one), not the files
     latency_ms: float  # announced: every listener plays each sample this long after the station's clock
     time_port: int  # the time-sync service's UDP port on the interface's address; 0: none
+    realtime: bool  # pace under real-time scheduling, the rest ahead of normal processes, if permitted
 
     @property
     def fmt(self) -> AudioFormat:
@@ -98,7 +102,9 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser.add_argument("--frame-ms", type=ranged(float, 1, 50), default=5.0,
                         help="audio per packet in milliseconds (default 5)")
     parser.add_argument("--mono", action="store_true", help="send mono (payload type 11) instead of stereo")
-    parser.add_argument("--stats-json", type=Path, metavar="FILE", help="write the station's figures here at exit")
+    parser.add_argument("--stats-json", type=Path, metavar="FILE",
+                        help="write the station's figures here at exit, and whenever SIGUSR1 asks (the figures "
+                             "so far)")
     parser.add_argument("--mic", nargs="?", const="", metavar="DEVICE",
                         help="broadcast a capture device live instead of the files (which FILES switches back "
                              "to): an index or name from --list-devices, or a PulseAudio source such as "
@@ -112,6 +118,11 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser.add_argument("--time-port", type=ranged(int, 0, 65535), metavar="PORT",
                         help="UDP port on the interface's address where listeners on other machines ask the "
                              "station's clock (their --time-sync); 0 for none (default: --port + 2)")
+    parser.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
+                        help="pace packets under real-time scheduling (SCHED_FIFO), and run the rest of the "
+                             "station (decoding included) ahead of normal processes (nice -10), if the system "
+                             "permits, so that a busy machine neither delays packets nor starves the stream; else "
+                             "at normal priority, with a note (default: on)")
     args = parser.parse_args(argv)
     if args.list_devices:
         print(list_devices("input"))
@@ -120,7 +131,8 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                            ttl=args.ttl, name=args.name, once=args.once, frame_ms=args.frame_ms,
                            channels=1 if args.mono else 2, stats_json=args.stats_json, mic=args.mic,
                            latency_ms=args.latency_ms,
-                           time_port=args.port + 2 if args.time_port is None else args.time_port)
+                           time_port=args.port + 2 if args.time_port is None else args.time_port,
+                           realtime=args.realtime)
     payload = config.samples_per_packet * config.fmt.bytes_per_frame
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
@@ -145,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     if not files and config.mic is None:
         _error("nothing to play: give music files or folders, or --mic (see --help)")
         return EXIT_NOTHING_PLAYABLE
+    if config.realtime and (note := raise_priority()):  # before any thread or process starts: they inherit it
+        _error(note)
+        config = replace(config, realtime=False)
     loader = MediaLoader(config.fmt)
     try:
         return _run(config, files, loader)
@@ -188,17 +203,23 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
                         name=config.name, latency_s=config.latency_ms / 1000)
     audience = AudienceFeed(Audience(ssrc, config.fmt.rate,
                                      session_bandwidth_bytes_per_s(config.fmt, config.samples_per_packet),
-                                     wall_offset_s=time.time() - time.monotonic()), reports_sock)
+                                     wall_offset_s=wall_minus_monotonic_s()), reports_sock)
     broadcaster = Broadcaster(source, mic, functools.partial(Microphone.open, fmt=config.fmt), packetizer,
                               reporter, rtp_sock, rtcp_sock, config.samples_per_packet, notify=_error,
-                              live_spec=config.mic or None, audience=audience)
+                              live_spec=config.mic or None, audience=audience, realtime=config.realtime)
+    time_service = TimeService(time_sock, broadcaster.wall_offset_s) if time_sock is not None else None
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         broadcaster.stop(f"station stopped ({signal.Signals(signum).name})")
 
+    def figures(_now: float) -> dict[str, object]:
+        return (asdict(broadcaster.status()) | _send_error_bins(broadcaster.send_error)
+                | (time_service.stats() if time_service is not None else {}))
+
+    stats = StatsFile(config.stats_json, figures)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    time_service = TimeService(time_sock, broadcaster.wall_offset_s) if time_sock is not None else None
+    signal.signal(signal.SIGUSR1, stats.write_soon)
     _say(f"on the air: {config.name!r} on {config.link()}")
     _say(f"listeners play {config.latency_ms:g} ms after the station's clock" + (
         f"; time service on {time_sock.getsockname()[0]}:{config.time_port} (for listeners' --time-sync)"
@@ -236,10 +257,14 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
     status = broadcaster.status()
     _say(f"off the air: {status.packets_sent} packets sent, send error p50 {status.send_error_p50_ms:.2f} ms, "
          f"p99 {status.send_error_p99_ms:.2f} ms")
-    if config.stats_json:
-        figures = asdict(status) | (time_service.stats() if time_service is not None else {})
-        config.stats_json.write_text(json.dumps(figures, indent=2) + "\n")
+    stats.write(time.monotonic())
     return 0
+
+
+def _send_error_bins(send_error: Histogram) -> dict[str, object]:
+    """The send errors counted per bin (`send_error_bins`, by bin index, `send_error_bin_ms` wide): two snapshots
+    give the percentiles of the span between them (`Histogram.from_bins` of the difference)."""
+    return {"send_error_bin_ms": send_error.resolution_s * 1e3, "send_error_bins": send_error.bins()}
 
 
 def _open_time_port(config: StationConfig) -> socket.socket | None:

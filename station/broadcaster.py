@@ -18,10 +18,12 @@ import numpy as np
 
 from rtpwire.histogram import Histogram
 from rtpwire.nowplaying import NowPlaying
+from rtpwire.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError
 from station.audience import Roster, format_listeners
 from station.gain import Gain
 from station.packetizer import Packetizer
+from station.realtime import pace_in_real_time
 from station.reporter import Reporter
 from station.schedule import Schedule
 from station.queue import QueueError
@@ -76,9 +78,10 @@ class Broadcaster:
     def __init__(self, files: FileSource | None, live: LiveSource | None, open_live: OpenLive,
                  packetizer: Packetizer, reporter: Reporter, rtp_sock: socket, rtcp_sock: socket,
                  samples_per_packet: int, notify: Callable[[str], None], live_spec: str | None = None,
-                 audience: Roster | None = None) -> None:
+                 audience: Roster | None = None, realtime: bool = False) -> None:
         """On the air first: `live` if given (opened from `live_spec`), else `files`, which FILES and a failing
-        live source come back to. `audience`: the listeners heard reporting, for LISTENERS and the toolbar."""
+        live source come back to. `audience`: the listeners heard reporting, for LISTENERS and the toolbar.
+        `realtime`: pace under real-time scheduling if the system permits (`station.realtime`)."""
         self._files = files
         self._live = live
         self._source: Source | None = live if live is not None else files
@@ -91,6 +94,7 @@ class Broadcaster:
         self._samples_per_packet = samples_per_packet
         self._notify = notify
         self._audience = audience
+        self._realtime = realtime
         self._lock = threading.Lock()
         self._gain = Gain(packetizer.fmt.rate)
         self._paused = False
@@ -106,7 +110,7 @@ class Broadcaster:
         # through one offset, not read separately later: a late read (the loop busy reading a source) would
         # shift the NTP/RTP mapping that listeners schedule playout by. The time service tells listeners the
         # station's clock through the same offset, so that it is the clock of that mapping.
-        self.wall_offset_s = time.time() - time.monotonic()
+        self.wall_offset_s = wall_minus_monotonic_s()
 
     def start(self, schedule: Schedule) -> None:
         self._schedule = schedule
@@ -267,6 +271,9 @@ class Broadcaster:
         schedule = self._schedule
         assert schedule is not None
         slot = 0
+        note = pace_in_real_time() if self._realtime else None
+        if note:
+            self._notify(note)
         self._send_rtcp(time.monotonic())  # listeners get the clock mapping before the first packet
         while not self.stopping.is_set():
             deadline = schedule.deadline_s(slot)

@@ -159,12 +159,19 @@ def chord_pcm(seconds: float, seed: int = 1) -> np.ndarray:
 @dataclass(frozen=True)
 class Match:
     offset: int  # where the source starts in the recording (samples)
-    correlation: float  # Pearson correlation of the source with that stretch of the recording
+    correlation: float  # the worst block's Pearson correlation with the recording, each block aligned on its own
     gaps: int  # 5 ms windows where the source sounds and the recording is (nearly) silent
 
 
+BLOCK_S = 0.25  # one chord of chord_pcm
+SLIP_SAMPLES = 400  # how far a block may have moved from the whole piece's alignment: 9 ms of drift corrections
+
+
 def locate(recording: np.ndarray, source: np.ndarray) -> Match:
-    """Finds `source` in `recording` by cross-correlation, and judges the recording over the whole source."""
+    """Finds `source` in `recording` by cross-correlation, and judges the recording over the whole source, block by
+    block: a listener keeping in step with its sound card repeats or drops single samples at quiet points, which
+    shift what follows by a sample each, inaudibly; so each block is aligned on its own, within SLIP_SAMPLES of the
+    whole piece's alignment, and the worst block's correlation is the judgement."""
     rec, src = recording.astype(np.float64).mean(axis=1), source.astype(np.float64).mean(axis=1)
     if len(rec) < len(src):
         return Match(0, 0.0, len(src) // (RATE // 200))
@@ -172,10 +179,22 @@ def locate(recording: np.ndarray, source: np.ndarray) -> Match:
     scores = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(src, size)), size)
     offset = int(np.argmax(scores[: len(rec) - len(src) + 1]))
     stretch = recording[offset: offset + len(source)].astype(np.float64)
-    correlation = float(np.corrcoef(stretch.ravel(), source.astype(np.float64).ravel())[0, 1])
+    block = round(BLOCK_S * RATE)
+    correlation = min(_best_correlation(recording, source[start: start + block], offset + start)
+                      for start in range(0, len(source) - block + 1, block))
     window = RATE // 200
     count = len(source) // window
     src_rms = np.sqrt((source[: count * window].astype(np.float64) ** 2).reshape(count, -1).mean(axis=1))
     rec_rms = np.sqrt((stretch[: count * window] ** 2).reshape(count, -1).mean(axis=1))
     gaps = int(np.count_nonzero((src_rms > 500) & (rec_rms < 0.3 * src_rms)))
     return Match(offset, correlation, gaps)
+
+
+def _best_correlation(recording: np.ndarray, block: np.ndarray, at: int) -> float:
+    """The highest correlation of `block` with the recording starting within SLIP_SAMPLES of `at`."""
+    flat = block.astype(np.float64).ravel()
+    best = 0.0
+    for start in range(max(0, at - SLIP_SAMPLES), min(len(recording) - len(block), at + SLIP_SAMPLES) + 1):
+        candidate = recording[start: start + len(block)].astype(np.float64).ravel()
+        best = max(best, float(np.corrcoef(candidate, flat)[0, 1]))
+    return best

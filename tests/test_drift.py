@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from simulation import WALL_OFFSET_S, Datagram, Playout, tone_pcm, transmit
 
-from listener.receiver import Receiver, ReceiverConfig
+from listener.receiver import (SYNC_DEADBAND_S, SYNC_LEARNING_S, SYNC_MAX_CORRECTION, SYNC_RESPONSE_S, SYNC_SMOOTHING_S,
+                               Receiver, ReceiverConfig)
 from rtpwire.audio import L16_STEREO
 from sound.drift import MAX_CORRECTION, DriftCompensator, fit
 
@@ -105,10 +106,25 @@ def test_a_step_is_taken_back_without_learning_it_as_drift():
 
 
 def test_correction_is_capped():
+    """Drift beyond any crystal's is corrected at the cap, no faster; what the loop learns as drift stays
+    within the cap too, since an error taken back at full speed is not learnt (no wind-up)."""
     compensator = DriftCompensator(RATE)
     run_loop(compensator, 60, 5000)
-    assert compensator.drift == MAX_CORRECTION
-    assert compensator.samples_inserted <= MAX_CORRECTION * 60 * RATE + 1
+    assert 0 < compensator.drift <= MAX_CORRECTION
+    assert 0.95 * MAX_CORRECTION * 60 * RATE <= compensator.samples_inserted <= MAX_CORRECTION * 60 * RATE + 1
+
+
+def test_a_step_taken_back_at_full_speed_is_not_learnt_as_drift():
+    """A 20 ms step of the error (a sound server changing its latency) with clocks that agree: taken back at the
+    cap, after which the loop has learnt next to no drift, so it does not overshoot."""
+    compensator = DriftCompensator(RATE, deadband_s=SYNC_DEADBAND_S, response_s=SYNC_RESPONSE_S,
+                                   smoothing_s=SYNC_SMOOTHING_S, learning_s=SYNC_LEARNING_S,
+                                   max_correction=SYNC_MAX_CORRECTION)  # the listener's
+    error = 0.020 * RATE
+    for _ in range(round(10 * RATE / FRAMES)):
+        error -= FRAMES - compensator.take(error, FRAMES)
+    assert abs(error) < 0.0001 * RATE
+    assert abs(compensator.drift_ppm) < 100
 
 
 def test_restart_forgets_the_error_not_the_drift():

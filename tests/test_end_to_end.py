@@ -1,6 +1,7 @@
 """Real station and listener processes on loopback (127.0.0.1, TTL 1): what users run, end to end."""
 
 import json
+import signal
 import time
 
 import numpy as np
@@ -194,7 +195,7 @@ def test_listener_adopts_the_latency_the_station_announces(launcher, tmp_path):
     station.wait_for("listeners play 150 ms after the station's clock", stream="stdout")
     listener = launcher.start("listener", "--output", "null", "--duration", "4", "--stats-json",
                               str(tmp_path / "l.json"))
-    listener.wait_for("150.0 (station)")  # the latency it moves to, or is at
+    listener.wait_for("latency 150.0 ms (station)")  # taken before playout starts, on the station's clock
     assert listener.popen.wait(20) == 0
     stats = json.loads((tmp_path / "l.json").read_text())
     assert stats["latency_source"] == "station"
@@ -238,3 +239,42 @@ def test_a_time_port_taken_is_a_clear_error(launcher, tmp_path):
     assert f"cannot listen on 127.0.0.1:{launcher.port + 2}" in second.stderr()
     assert "--time-port chooses another port" in second.stderr()
     assert first.stop() == 0
+
+
+def wait_for_new_file(path, previous, timeout_s: float = 10.0) -> dict:
+    """The figures in `path` once a version other than `previous` (an inode, or None) is there."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_ino != previous:
+            return json.loads(path.read_text())
+        time.sleep(0.05)
+    raise AssertionError(f"{path} not written within {timeout_s} s")
+
+
+def test_sigusr1_writes_the_figures_so_far_and_the_programs_go_on(launcher, tmp_path):
+    """What the throughput batch measures its windows with: a snapshot on SIGUSR1, then another, then the last
+    at exit, each whole."""
+    station_json, listener_json = tmp_path / "s.json", tmp_path / "l.json"
+    station = launcher.start("station", str(write_wav(tmp_path / "loop.wav", noise_pcm(1.0))), "--stats-json",
+                             str(station_json), stdin=True)
+    station.wait_for("now playing", stream="stdout")
+    listener = launcher.start("listener", "--output", "null", "--stats-json", str(listener_json))
+    listener.wait_for("| playing |")
+    snapshots = []
+    for _ in range(2):
+        previous = [path.stat().st_ino if path.exists() else None for path in (station_json, listener_json)]
+        station.popen.send_signal(signal.SIGUSR1)
+        listener.popen.send_signal(signal.SIGUSR1)
+        snapshots.append((wait_for_new_file(station_json, previous[0]), wait_for_new_file(listener_json, previous[1])))
+        time.sleep(0.5)
+    assert station.popen.poll() is None and listener.popen.poll() is None
+    (station_first, listener_first), (station_second, listener_second) = snapshots
+    assert 0 < listener_first["packets_received"] < listener_second["packets_received"]
+    assert listener_first["duration_s"] < listener_second["duration_s"]
+    assert 0 < station_first["packets_sent"] < station_second["packets_sent"]
+    assert sum(station_second["send_error_bins"].values()) == station_second["packets_sent"]
+    assert station_second["send_error_bin_ms"] == 0.01
+    assert listener.stop() == 0 and station.stop() == 0
+    assert json.loads(listener_json.read_text())["packets_received"] >= listener_second["packets_received"]
+    assert json.loads(station_json.read_text())["packets_sent"] >= station_second["packets_sent"]
+    assert "Traceback" not in station.stderr() + listener.stderr()

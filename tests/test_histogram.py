@@ -90,3 +90,29 @@ def test_negative_values_count_as_zero():
     assert histogram.mean_s == 0.0
     assert histogram.max_s == 0.0
     assert histogram.percentile(1.0) == pytest.approx(0.001)
+
+
+def test_bins_hold_what_was_counted():
+    histogram = filled([5 * US, 5 * US, 25 * US, 1.5])
+    assert histogram.bins() == {0: 2, 2: 1, len(histogram._counts) - 1: 1}
+
+
+def test_from_bins_has_the_percentiles_of_the_values_counted():
+    original = filled([(i * 7919) % 1000 * 13 * US for i in range(1000)])
+    rebuilt = Histogram.from_bins(original.bins())
+    assert rebuilt.count == original.count
+    assert [rebuilt.percentile(f / 100) for f in range(101)] == [original.percentile(f / 100) for f in range(101)]
+    assert rebuilt.max_s == pytest.approx(original.percentile(1.0))  # a value's bin's upper edge
+
+
+def test_the_difference_of_two_snapshots_is_the_span_between_them():
+    """What the throughput batch does with the station's snapshots: only the values counted in between."""
+    histogram = filled([10 * US] * 1000)
+    before = histogram.bins()
+    for value in [205 * US] * 98 + [3.005e-3] * 2:
+        histogram.add(value)
+    after = histogram.bins()
+    span = Histogram.from_bins({index: n - before.get(index, 0) for index, n in after.items()})
+    assert span.count == 100
+    assert span.percentile(0.5) == pytest.approx(210 * US)
+    assert span.percentile(0.99) == pytest.approx(3.01e-3)

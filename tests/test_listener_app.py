@@ -1,15 +1,23 @@
 """The listener's command line: the latency bounds it hands the receiver, where the latency comes from, and
-where the station's time service is."""
+where the station's time service is; and the paced loop's order of events."""
+
+import threading
+import time
+from collections import deque
 
 import pytest
 
+import listener.app as app
 from listener.app import parse_args
-from listener.receiver import LatencySource
+from listener.outputs import NullOutput
+from listener.receiver import LatencySource, Receiver, ReceiverConfig
+from rtpwire.audio import L16_STEREO
+from rtpwire.stats_file import StatsFile
 
 
 def test_max_latency_defaults_to_500_ms():
     config = parse_args(["--output", "null"])
-    assert (config.latency_ms, config.max_latency_ms) == (60, 500)
+    assert (config.latency_ms, config.max_latency_ms) == (80, 500)
 
 
 def test_max_latency_default_follows_a_higher_floor():
@@ -25,7 +33,7 @@ def test_max_latency_below_the_floor_is_refused(capsys):
 
 def test_without_latency_the_station_decides():
     config = parse_args(["--output", "null"])
-    assert config.latency_source is LatencySource.DEFAULT and config.latency_ms == 60
+    assert config.latency_source is LatencySource.DEFAULT and config.latency_ms == 80
 
 
 def test_a_latency_given_overrides_the_station():
@@ -53,3 +61,63 @@ def test_time_sync_refuses_what_is_no_host_and_port(value, capsys):
         parse_args(["--output", "null", "--time-sync", value])
     assert exit_info.value.code == 2
     assert "expected HOST or HOST:PORT" in capsys.readouterr().err
+
+
+class LoggedReceiver(Receiver):
+    """A real receiver that notes what it was handed and read, and when, in order."""
+
+    def __init__(self) -> None:
+        super().__init__(ReceiverConfig(L16_STEREO, 0.06, wall_offset_s=0.0), time.monotonic())
+        self.log: list[tuple[str, float]] = []
+
+    def on_rtp(self, data: bytes, now: float) -> None:
+        self.log.append(("rtp", now))
+        super().on_rtp(data, now)
+
+    def on_rtcp(self, data: bytes, now: float) -> None:
+        self.log.append(("rtcp", now))
+        super().on_rtcp(data, now)
+
+    def read(self, frames: int, now: float):
+        self.log.append(("read", now))
+        return super().read(frames, now)
+
+
+class QuietReports:
+    def __init__(self) -> None:
+        self.rtcp: list[float] = []
+
+    def on_rtcp(self, _data: bytes, now: float) -> None:
+        self.rtcp.append(now)
+
+    def send_if_due(self) -> None:
+        pass
+
+
+def test_the_paced_loop_replays_arrivals_and_deadlines_in_time_order(monkeypatch):
+    """It wakes seldom, but what it hands the receiver, and when it reads, is in the order of the kernel's arrival
+    stamps and the periods' deadlines: a datagram that arrived after a deadline is handed after that read, even
+    when both were waiting at one wake-up."""
+    receiver = LoggedReceiver()
+    reports = QuietReports()
+    calls: list[float] = []
+
+    def arrivals(_rtp_sock, _rtcp_sock):
+        """The second wake-up finds datagrams stamped between the first periods' deadlines."""
+        calls.append(time.monotonic())
+        if len(calls) != 2:
+            return deque()
+        first = calls[0]
+        return deque([(first + 0.005, True, b"rtp"), (first + 0.015, False, b"rtcp"), (first + 0.025, True, b"rtp")])
+
+    monkeypatch.setattr(app, "_arrivals", arrivals)
+    start_s = time.monotonic()
+    app._run_paced(start_s + 2 * app.PACED_WAKE_S, receiver, NullOutput(), None, None, threading.Event(),
+                   app.StatusPrinter(quiet=True), "here", reports, None, StatsFile(None, lambda _now: {}))
+    assert len(calls) >= 2
+    handed = [entry for entry in receiver.log if entry[0] != "read"]
+    assert [kind for kind, _ in handed] == ["rtp", "rtcp", "rtp"]
+    assert reports.rtcp == [handed[1][1]]
+    assert receiver.log == sorted(receiver.log, key=lambda entry: entry[1])  # one timeline
+    reads = [now for kind, now in receiver.log if kind == "read"]
+    assert len(reads) >= 3 and reads[0] < handed[0][1] < reads[1]

@@ -23,7 +23,7 @@ def test_constants():
     assert APP_NAME == b"RDIO"
     assert FLAG_PAUSED == 0x01
     assert FLAG_LATENCY == 0x02
-    assert DEFAULT_LATENCY_S == 0.060
+    assert DEFAULT_LATENCY_S == 0.080
 
 
 def test_to_app_layout():

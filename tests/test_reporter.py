@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rtpwire.audio import L16_STEREO
-from rtpwire.nowplaying import APP_NAME, NowPlaying
+from rtpwire.nowplaying import APP_NAME, DEFAULT_LATENCY_S, NowPlaying
 from rtpwire.rtcp import (NTP_UNIX_EPOCH_OFFSET_S, SDES_CNAME, SDES_NAME, App, Bye, SenderReport,
                           SourceDescription, ntp_from_unix, parse_compound, unix_from_ntp)
 from station.packetizer import Packetizer
@@ -129,7 +129,7 @@ def test_app_carries_now_playing(paused, title):
 def test_app_announces_the_default_latency():
     _, _, reporter = _station()
     app = parse_compound(reporter.report(102.0, WALL_S, NowPlaying(False)))[2]
-    assert NowPlaying.from_app(app).latency_us == 60_000
+    assert NowPlaying.from_app(app).latency_us == round(DEFAULT_LATENCY_S * 1e6)
 
 
 @pytest.mark.parametrize("latency_s, latency_us", [(0.15, 150_000), (0.001, 1000), (1.0, 1_000_000),

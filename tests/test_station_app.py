@@ -14,8 +14,8 @@ from station.app import TimeService, parse_args
 TIMEOUT_S = 2.0
 
 
-def test_announces_60_ms_unless_told():
-    assert parse_args([]).latency_ms == 60
+def test_announces_80_ms_unless_told():
+    assert parse_args([]).latency_ms == 80
     assert parse_args(["--latency-ms", "150"]).latency_ms == 150
 
 

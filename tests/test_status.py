@@ -39,9 +39,10 @@ def test_the_command_line_latency():
 
 def test_a_latency_on_its_way_to_the_station_one():
     r = receiver()
-    datagrams = link(broadcast(tone_pcm(2.0), latency_s=0.15))
-    Playout(r, [d for d in datagrams if d.is_rtp or d.time_s > 1.0]).until(1.2)  # the first report missed
-    line = status_line(r, 1.2, WHERE)
+    datagrams = link(broadcast(tone_pcm(3.0), latency_s=0.15))
+    # the first two reports missed: playing on the default from CLOCK_WAIT_S after the first packet, until 2.1 s
+    Playout(r, [d for d in datagrams if d.is_rtp or d.time_s > 2.0]).until(2.2)
+    line = status_line(r, 2.2, WHERE)
     assert re.search(r"\| latency (\d+)\.0 ms, moving to 150\.0 \(station\) \| offset -\d+\.\d\d ms$", line), line
 
 

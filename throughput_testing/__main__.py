@@ -1,0 +1,5 @@
+import sys
+
+from throughput_testing.app import main
+
+sys.exit(main())
