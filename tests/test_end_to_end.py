@@ -218,7 +218,8 @@ def test_listener_learns_the_station_clock_over_the_time_sync_exchange(launcher,
                               f"127.0.0.1:{time_port}", "--stats-json", str(tmp_path / "l.json"))
     assert listener.popen.wait(20) == 0
     stats = json.loads((tmp_path / "l.json").read_text())
-    assert stats["clock_answers"] >= 8 and stats["clock_packets_ignored"] == 0
+    # an answer that comes after the next request was sent (a busy station, 0.1 s apart at first) is stale, ignored
+    assert stats["clock_answers"] >= 8 and stats["clock_packets_ignored"] <= stats["clock_answers"] // 4
     assert abs(stats["clock_offset_ms"]) < 1.0
     assert 0 < stats["clock_rtt_ms"] < 50
     assert stats["packets_received"] > 0 and stats["underruns"] == 0
