@@ -36,11 +36,11 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
         yield server
 
 
-@pytest.mark.e2e
 JITTERY = ("behind the relay, one run in several still spreads clicks by up to 6 ms (a CI run: p50 0.77 ms, max "
            "6.2 ms, one click incomplete); not understood yet, issue 6 stays open")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("jitter_ms", [
     pytest.param(0.0, id="clean"),
     pytest.param(20.0, id="one-behind-20ms-jitter",
