@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -24,11 +24,14 @@ from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, Pac
 from listener.receiver import LatencySource, Receiver, ReceiverConfig
 from listener.receiver_reports import ReceiverReporter
 from listener.status import status_key, status_line
-from rtpwire.audio import L16_STEREO
-from rtpwire.cli import add_network_arguments, ranged
+from listener.discovery import LIST_S, StationNotFound, find_station, listen, station_table, where
+from rtpwire.audio import L16_STEREO, AudioFormat
+from rtpwire.cli import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, ranged
+from rtpwire.errors import WireError
 from rtpwire.net import NetworkError, drain, enable_arrival_times, open_receiver, open_sender, open_unicast_client
 from rtpwire.nowplaying import DEFAULT_LATENCY_S
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
+from rtpwire.sdp import StreamDescription
 from rtpwire.stats_file import StatsFile
 from rtpwire.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError, find_device, list_devices
@@ -41,6 +44,7 @@ TYPICAL_PACKET_S = 0.005  # the station's default --frame-ms: headers are 4 % of
 DEFAULT_MAX_LATENCY_MS = 500.0
 EXIT_NETWORK = 3
 EXIT_OUTPUT = 4
+EXIT_NOT_FOUND = 5
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,26 @@ class ListenerConfig:
     max_latency_ms: float
     stats_json: Path | None
     quiet: bool
-    time_sync: tuple[str, int] | None = None  # the station's time service (host, port), if asked
+    time_sync_at: tuple[str, int | None] | None = None  # the time service asked for: host, port (None: default)
+    fmt: AudioFormat = L16_STEREO  # what is played: a stream's SDP says, else L16 stereo at 44.1 kHz
+    station: str | None = None  # join the station announced (SAP) by this name: group, port and format
+    list_stations: bool = False  # only list the stations announced, and exit
+
+    @property
+    def time_sync(self) -> tuple[str, int] | None:
+        """The station's time service (host, port), if asked: by default on the stream's port + 2, which an SDP
+        file or a station's announcement may have chosen."""
+        if self.time_sync_at is None:
+            return None
+        host, port = self.time_sync_at
+        return host, self.port + 2 if port is None else port
 
     def where(self) -> str:
         return f"{self.group}:{self.port} via {self.interface}"
+
+    def joining(self, description: StreamDescription) -> ListenerConfig:
+        """This config, for the stream `description` describes: its group, port and format."""
+        return replace(self, group=description.group, port=description.port, fmt=description.fmt)
 
 
 def _output(text: str) -> str:
@@ -81,8 +101,17 @@ def _host_port(text: str) -> tuple[str, int | None]:
 def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser = argparse.ArgumentParser(
         prog="python -m listener",
-        description="Join a multicast radio station and play it (or record it) behind a jitter buffer.")
+        description="Join a multicast radio station and play it (or record it) behind a jitter buffer: the "
+                    "one on --group, one found by name (--station), or the stream an SDP file describes (our "
+                    "station's --sdp, ffmpeg's -sdp_file): L16, 44.1 or 48 kHz, mono or stereo.")
+    parser.add_argument("sdp", nargs="?", type=Path, metavar="FILE.sdp",
+                        help="join the stream this SDP description describes (instead of --group and --port)")
     add_network_arguments(parser, "listen")
+    parser.add_argument("--list", action="store_true",
+                        help=f"list the stations announced (SAP) on the network within {LIST_S:g} s: name, "
+                             "group:port, format, now playing; and exit")
+    parser.add_argument("--station", metavar="NAME",
+                        help="join the station announced by this name (as --list shows it; letter case aside)")
     parser.add_argument("--output", type=_output, default="auto", metavar="speaker|null|FILE.wav",
                         help="play through the sound card, discard, or record exactly what would be played "
                              "(default: speaker if there is an output device, else null)")
@@ -121,14 +150,29 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
         else args.max_latency_ms
     if max_latency_ms < latency_ms:
         parser.error(f"--max-latency-ms ({max_latency_ms:g}) must be at least --latency-ms ({latency_ms:g})")
-    time_sync = None
-    if args.time_sync is not None:
-        host, port = args.time_sync
-        time_sync = (host, args.port + 2 if port is None else port)
-    return ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=output,
-                          device=args.device, duration_s=args.duration, latency_ms=latency_ms,
-                          latency_source=latency_source, max_latency_ms=max_latency_ms,
-                          stats_json=args.stats_json, quiet=args.quiet, time_sync=time_sync)
+    chosen = [text for text, given in (("FILE.sdp", args.sdp is not None), ("--station", args.station is not None),
+                                       ("--list", args.list)) if given]
+    if len(chosen) > 1:
+        parser.error(f"{' and '.join(chosen)} each choose what to do; give one")
+    if chosen and chosen != ["--list"] and (args.group, args.port) != (DEFAULT_GROUP, DEFAULT_PORT):
+        parser.error(f"{chosen[0]} says where the stream is; --group and --port do not go with it")
+    config = ListenerConfig(group=args.group, port=args.port, interface=args.interface, output=output,
+                            device=args.device, duration_s=args.duration, latency_ms=latency_ms,
+                            latency_source=latency_source, max_latency_ms=max_latency_ms,
+                            stats_json=args.stats_json, quiet=args.quiet, time_sync_at=args.time_sync,
+                            station=args.station, list_stations=args.list)
+    if args.sdp is not None:
+        config = config.joining(_read_sdp(parser, args.sdp))
+    return config
+
+
+def _read_sdp(parser: argparse.ArgumentParser, path: Path) -> StreamDescription:
+    try:
+        return StreamDescription.parse(path.read_bytes())
+    except OSError as e:
+        parser.error(f"cannot read {path}: {e.strerror or e}")
+    except WireError as e:
+        parser.error(f"{path}: {e}")
 
 
 class StatusPrinter:
@@ -220,6 +264,19 @@ class TimeSync:
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     try:
+        if config.list_stations:
+            return _list_stations(config)
+        if config.station is not None:
+            config = _find(config, config.station)
+    except NetworkError as e:
+        _say(str(e))
+        return EXIT_NETWORK
+    except StationNotFound as e:
+        _say(str(e))
+        return EXIT_NOT_FOUND
+    except KeyboardInterrupt:
+        return 130
+    try:
         rtp_sock = open_receiver(config.group, config.port, config.interface)
         rtcp_sock = open_receiver(config.group, config.port + 1, config.interface)
         report_sock = open_sender(config.group, config.port + 1, config.interface, ttl=REPORT_TTL)
@@ -230,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     for sock in (rtp_sock, rtcp_sock):
         enable_arrival_times(sock)
     wall_offset_s = wall_minus_monotonic_s()
-    fmt = L16_STEREO
+    fmt = config.fmt
     receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s,
                                        max_latency_s=config.max_latency_ms / 1000,
                                        latency_source=config.latency_source), time.monotonic())
@@ -296,6 +353,33 @@ def main(argv: list[str] | None = None) -> int:
             time_sock.close()
     stats.write(time.monotonic(), extra_stats)
     return 0
+
+
+def _list_stations(config: ListenerConfig) -> int:
+    """--list: the stations announced within LIST_S, as a table on stdout (and why others are not in it)."""
+    if not config.quiet:
+        _say(f"listening for station announcements on {where(config.group, config.interface)} for {LIST_S:g} s")
+    directory = listen(config.group, config.interface, LIST_S)
+    stations = directory.stations()
+    if stations:
+        print(station_table(stations), flush=True)
+    else:
+        _say(f"no station announced on {where(config.group, config.interface)} within {LIST_S:g} s")
+    if directory.unplayable:
+        _say(f"{directory.unplayable} other announcement(s) not playable here, the last: "
+             f"{directory.last_unplayable}")
+    return 0
+
+
+def _find(config: ListenerConfig, name: str) -> ListenerConfig:
+    """--station NAME: the config joining the station announced by that name."""
+    if not config.quiet:
+        _say(f"looking for the station {name!r} on {where(config.group, config.interface)}")
+    station, namesakes = find_station(name, config.group, config.interface)
+    if namesakes:
+        others = ", ".join(f"{s.description.group}:{s.description.port}" for s in namesakes)
+        _say(f"other stations are named {name!r} too ({others}); joining the first heard")
+    return config.joining(station.description)
 
 
 def _choose_output(config: ListenerConfig) -> str:

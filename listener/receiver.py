@@ -33,7 +33,7 @@ from listener.jitter_buffer import JitterBuffer, Write
 from listener.playout_delay import PlayoutDelay
 from listener.reception import ReceptionStats
 from listener.sender_clock import SenderClock
-from rtpwire.audio import AudioFormat, format_for_payload_type
+from rtpwire.audio import AudioFormat, format_for_payload_type, formats_playable_as
 from rtpwire.errors import WireError
 from rtpwire.histogram import Histogram
 from rtpwire.nowplaying import APP_NAME, NowPlaying
@@ -78,7 +78,7 @@ class State(Enum):
 
 @dataclass(frozen=True)
 class ReceiverConfig:
-    fmt: AudioFormat  # what the output plays: streams of other channel counts are converted to it
+    fmt: AudioFormat  # what the output plays; payload types of its rate are decoded, other channel counts converted
     latency_s: float  # target delay from the station's clock to playout: the least it adapts down to
     wall_offset_s: float  # local wall-clock minus local monotonic time: maps station times onto `now`
     max_latency_s: float = 0.5  # the most the target adapts up to, however bad the network (or the shared latency)
@@ -175,13 +175,14 @@ class Receiver:
         self.delay = PlayoutDelay(config.fmt.rate, config.latency_samples,
                                   config.fmt.samples_for(config.max_latency_s))
         self.concealer = Concealer(config.fmt.rate, config.fmt.channels)
+        self._payload_formats = formats_playable_as(config.fmt)
 
     # --- datagrams in -------------------------------------------------------------------------------------
 
     def on_rtp(self, data: bytes, now: float) -> None:
         try:
             packet = RtpPacket.parse(data)
-            pcm = format_for_payload_type(packet.payload_type).decode(packet.payload)
+            pcm = format_for_payload_type(packet.payload_type, self._payload_formats).decode(packet.payload)
         except WireError as e:
             self._malformed(e)
             return

@@ -15,12 +15,15 @@ def status_key(receiver: Receiver, now: float) -> str:
     """What the line is about, without its ever-changing figures: where no terminal can refresh a line in
     place, a new line is printed only when this changes: where the latency comes from is one of those things."""
     return (f"{receiver.state(now).value}|{receiver.station_name}|{receiver.title}|{_silent_too_long(receiver, now)}|"
-            f"{receiver.latency_source.value}")
+            f"{receiver.packets_malformed > 0}|{receiver.latency_source.value}")
 
 
 def status_line(receiver: Receiver, now: float, where: str) -> str:
     state = receiver.state(now)
     if _silent_too_long(receiver, now):
+        if receiver.packets_malformed:  # something is sent there, but nothing this listener can play
+            return (f"nothing playable heard for {now - receiver.started_s:.0f} s on {where}: "
+                    f"{receiver.packets_malformed} packets refused, the last: {receiver.last_wire_error}")
         return (f"nothing heard for {now - receiver.started_s:.0f} s on {where}: is the station running with "
                 "the same --group, --port and --interface?")
     stats = receiver.stats(now)

@@ -6,6 +6,7 @@ produced and checked here only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,9 +56,22 @@ L16_MONO = AudioFormat(rate=44100, channels=1, payload_type=11)
 STATIC_FORMATS = {f.payload_type: f for f in (L16_STEREO, L16_MONO)}
 
 
-def format_for_payload_type(payload_type: int) -> AudioFormat:
-    """The static RFC 3551 L16 format of a payload type; raises WireError for any other type."""
+DYNAMIC_PAYLOAD_TYPES = range(96, 128)  # RFC 3551: their meaning is in the stream's description (SDP), not the packet
+
+
+def format_for_payload_type(payload_type: int, formats: Mapping[int, AudioFormat] = STATIC_FORMATS) -> AudioFormat:
+    """The L16 format of a payload type among `formats` (by default RFC 3551's static ones); raises WireError for
+    any other type."""
     try:
-        return STATIC_FORMATS[payload_type]
+        return formats[payload_type]
     except KeyError:
-        raise WireError(f"unsupported RTP payload type {payload_type} (expected L16: 10 or 11)") from None
+        expected = " or ".join(map(str, sorted(formats)))
+        hint = (f"; dynamic type {payload_type} is described by the stream's SDP: python -m listener FILE.sdp"
+                if payload_type in DYNAMIC_PAYLOAD_TYPES else "")
+        raise WireError(f"unsupported RTP payload type {payload_type} (expected L16: {expected}{hint})") from None
+
+
+def formats_playable_as(output: AudioFormat) -> dict[int, AudioFormat]:
+    """The payload types a listener playing `output` decodes: its own, and the static L16 ones at its rate (other
+    channel counts are converted; other rates would need resampling, and are refused)."""
+    return {pt: f for pt, f in STATIC_FORMATS.items() if f.rate == output.rate} | {output.payload_type: output}

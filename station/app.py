@@ -20,16 +20,20 @@ from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
 from rtpwire.cli import add_network_arguments, ranged
 from rtpwire.errors import WireError
 from rtpwire.histogram import Histogram
-from rtpwire.net import Address, NetworkError, drain, open_receiver, open_sender, open_unicast_server
+from rtpwire.net import (Address, NetworkError, drain, interface_address, open_receiver, open_sender,
+                         open_unicast_server)
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
+from rtpwire.sap import sap_address
+from rtpwire.sdp import Origin, StreamDescription
 from rtpwire.stats_file import StatsFile
 from rtpwire.timesync import TimeRequest
 from rtpwire.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError, list_devices
+from station.announcer import Announcer
 from station.audience import Audience, Listener
 from station.broadcaster import Broadcaster
-from station.console import (ALIASES, COMMANDS, CommandError, argument_choices, execute, parse_command,
+from station.console import (ALIASES, COMMANDS, About, CommandError, argument_choices, execute, parse_command,
                              takes_paths)
 from station.media import MediaLoader, expand_paths
 from station.microphone import Microphone
@@ -45,6 +49,8 @@ MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP heade
 EXIT_NOTHING_PLAYABLE = 2
 EXIT_NETWORK = 3
 EXIT_DEVICE = 4
+EXIT_SDP_FILE = 5
+TOOL = "multicast-radio"  # the SDP's a=tool
 POLL_S = 0.2  # how soon the threads reading listeners' reports and time requests notice the station stopping
 
 
@@ -64,6 +70,8 @@ class StationConfig:
     latency_ms: float  # announced: every listener plays each sample this long after the station's clock
     time_port: int  # the time-sync service's UDP port on the interface's address; 0: none
     realtime: bool  # pace under real-time scheduling, the rest ahead of normal processes, if permitted
+    sdp_path: Path | None = None  # write the stream's SDP description here
+    sap: bool = True  # announce the stream (SAP) on its scope's announcement group
 
     @property
     def fmt(self) -> AudioFormat:
@@ -83,6 +91,13 @@ class StationConfig:
         return (f"{self.group}:{self.port} (RTCP {self.port + 1}) via {self.interface}, ttl {self.ttl}, "
                 f"{self.fmt.describe()}, {self.samples_per_packet} samples "
                 f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
+
+    def describe(self, session_id: int) -> StreamDescription:
+        """The stream's SDP description (nothing playing yet): its origin is the sending interface's address."""
+        origin = Origin(username="-", session_id=str(session_id), version="1",
+                        address=interface_address(self.interface))
+        return StreamDescription(origin=origin, name=self.name, group=self.group, port=self.port, fmt=self.fmt,
+                                 ttl=self.ttl, ptime_ms=self.frame_ms, tool=TOOL)
 
 
 def parse_args(argv: list[str] | None = None) -> StationConfig:
@@ -123,6 +138,13 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                              "station (decoding included) ahead of normal processes (nice -10), if the system "
                              "permits, so that a busy machine neither delays packets nor starves the stream; else "
                              "at normal priority, with a note (default: on)")
+    parser.add_argument("--sdp", type=Path, metavar="FILE",
+                        help="write the stream's SDP description to FILE, for ffplay, VLC or `python -m listener "
+                             "FILE` (STATUS shows it too)")
+    parser.add_argument("--sap", action=argparse.BooleanOptionalAction, default=True,
+                        help="announce the station (name, stream, now playing) every few seconds with SAP on the "
+                             "announcement group of its scope (239.255.255.255:9875 for 239.255.0.0/16), so that "
+                             "`python -m listener --list` and VLC find it (default: on)")
     args = parser.parse_args(argv)
     if args.list_devices:
         print(list_devices("input"))
@@ -132,7 +154,7 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                            channels=1 if args.mono else 2, stats_json=args.stats_json, mic=args.mic,
                            latency_ms=args.latency_ms,
                            time_port=args.port + 2 if args.time_port is None else args.time_port,
-                           realtime=args.realtime)
+                           realtime=args.realtime, sdp_path=args.sdp, sap=args.sap)
     payload = config.samples_per_packet * config.fmt.bytes_per_frame
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
@@ -160,14 +182,26 @@ def main(argv: list[str] | None = None) -> int:
     if config.realtime and (note := raise_priority()):  # before any thread or process starts: they inherit it
         _error(note)
         config = replace(config, realtime=False)
+    ssrc = secrets.randbits(32)  # names the stream in RTP and RTCP, and the session in its SDP
+    try:
+        announcer = Announcer(config.describe(session_id=ssrc))
+    except NetworkError as e:
+        _error(str(e))
+        return EXIT_NETWORK
+    if config.sdp_path is not None:
+        try:
+            config.sdp_path.write_text(str(announcer.description("")), newline="")
+        except OSError as e:
+            _error(f"cannot write the SDP to {config.sdp_path}: {e.strerror or e}")
+            return EXIT_SDP_FILE
     loader = MediaLoader(config.fmt)
     try:
-        return _run(config, files, loader)
+        return _run(config, files, loader, ssrc, announcer)
     finally:
         loader.close()
 
 
-def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
+def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: int, announcer: Announcer) -> int:
     queue = PlayQueue(files, repeat="off" if config.once else "queue")
     source: FileSource | None = FileSource(queue, loader, report=_error) if files else None
     try:
@@ -190,12 +224,12 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
         rtcp_sock = open_sender(config.group, config.port + 1, config.interface, config.ttl)
         reports_sock = open_receiver(config.group, config.port + 1, config.interface)
         time_sock = _open_time_port(config)
+        sap_sock = open_sender(*sap_address(config.group), config.interface, config.ttl) if config.sap else None
     except NetworkError as e:
         _error(str(e))
         if mic is not None:
             mic.close()
         return EXIT_NETWORK
-    ssrc = secrets.randbits(32)
     packetizer = Packetizer(config.fmt, ssrc, first_sequence=secrets.randbits(16),
                             first_timestamp=secrets.randbits(32))
     schedule = Schedule(time.monotonic() + 0.05, config.fmt.rate, config.samples_per_packet)
@@ -208,6 +242,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
                               reporter, rtp_sock, rtcp_sock, config.samples_per_packet, notify=_error,
                               live_spec=config.mic or None, audience=audience, realtime=config.realtime)
     time_service = TimeService(time_sock, broadcaster.wall_offset_s) if time_sock is not None else None
+    sap_lock = threading.Lock()  # the console (STATUS) and the announcements both move the description on
+    announcements = None if sap_sock is None else _announce(sap_sock, announcer, sap_lock, broadcaster)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         broadcaster.stop(f"station stopped ({signal.Signals(signum).name})")
@@ -236,7 +272,13 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
             command = parse_command(line)
         except CommandError as e:
             return f"error: {e}"
-        return execute(command, broadcaster, config.link()) if command else None
+        return execute(command, broadcaster, about) if command else None
+
+    def sdp(title: str) -> str:
+        with sap_lock:
+            return str(announcer.description(title))
+
+    about = About(config.link(), sdp)
 
     interactive = sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
     try:
@@ -251,7 +293,9 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
         audience.join(timeout_s=2 * POLL_S)
         if time_service is not None:
             time_service.join(timeout_s=2 * POLL_S)
-        for sock in (rtp_sock, rtcp_sock, reports_sock, time_sock):
+        if announcements is not None:
+            announcements.join(2 * POLL_S)
+        for sock in (rtp_sock, rtcp_sock, reports_sock, time_sock, sap_sock):
             if sock is not None:
                 sock.close()
     status = broadcaster.status()
@@ -259,6 +303,34 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader) -> int:
          f"p99 {status.send_error_p99_ms:.2f} ms")
     stats.write(time.monotonic())
     return 0
+
+
+def _announce(sock: socket.socket, announcer: Announcer, lock: threading.Lock,
+              broadcaster: Broadcaster) -> threading.Thread:
+    """A daemon thread sending the station's SAP announcements while it is on the air (noticing a new title
+    within POLL_S), then the deletion that takes them back."""
+    def send(data: bytes) -> None:
+        try:
+            sock.send(data)
+        except OSError:
+            pass  # as if lost on the way: the next announcement says it all again
+
+    def run() -> None:
+        while True:
+            title = broadcaster.now_playing().title
+            with lock:
+                data = announcer.announcement(time.monotonic(), title)
+            if data is not None:
+                send(data)
+            if broadcaster.stopping.wait(POLL_S):
+                break
+        with lock:
+            data = announcer.deletion()
+        send(data)
+
+    thread = threading.Thread(target=run, name="announcements", daemon=True)
+    thread.start()
+    return thread
 
 
 def _send_error_bins(send_error: Histogram) -> dict[str, object]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from station.broadcaster import Broadcaster, StationStatus
@@ -247,7 +248,15 @@ def help_text(name: str | None = None) -> str:
     return "\n".join([*lines, f"aliases: {aliases}; HELP COMMAND tells more"])
 
 
-def format_status(status: StationStatus, link: str) -> str:
+@dataclass(frozen=True)
+class About:
+    """Where the station sends, as STATUS tells it: the link in words, and the stream's SDP for a title."""
+
+    link: str
+    sdp: Callable[[str], str]
+
+
+def format_status(status: StationStatus, about: About) -> str:
     state = "paused" if status.paused else "playing"
     where = f"live, on the air {clock(status.position_s)}" if status.live \
         else f"{clock(status.position_s)} / {clock(status.duration_s)}"
@@ -256,11 +265,13 @@ def format_status(status: StationStatus, link: str) -> str:
     return "\n".join([
         f"{state}  {status.title or '-'}  {where}",
         f"{queue}; volume {status.volume_percent}%",
-        f"sending {link}",
+        f"sending {about.link}",
         f"sent {status.packets_sent} packets ({status.octets_sent / 1e6:.1f} MB of audio); send error "
         f"p50 {status.send_error_p50_ms:.2f} ms, p99 {status.send_error_p99_ms:.2f} ms, "
         f"max {status.send_error_max_ms:.2f} ms; {status.slots_skipped} slots skipped, "
         f"{status.send_errors} send failures",
+        "SDP (for ffplay, VLC, python -m listener FILE.sdp; --sdp FILE writes it):",
+        *("  " + line for line in about.sdp(status.title).splitlines()),
     ])
 
 
@@ -296,15 +307,15 @@ def _added(items: list[QueueItem]) -> str:
     return "added " + ", ".join(_track(item) for item in items)
 
 
-def execute(command: Command, station: Broadcaster, link: str) -> str:
+def execute(command: Command, station: Broadcaster, about: About) -> str:
     """Carries out a parsed command on the station and returns the answer for the operator."""
     try:
-        return _execute(command, station, link)
+        return _execute(command, station, about)
     except QueueError as e:
         return f"error: {e}"
 
 
-def _execute(command: Command, station: Broadcaster, link: str) -> str:
+def _execute(command: Command, station: Broadcaster, about: About) -> str:
     name, args = command.name, command.args
     if name == "PLAY" and args:
         index = _index(args[0])
@@ -370,7 +381,7 @@ def _execute(command: Command, station: Broadcaster, link: str) -> str:
     if name == "FILES":
         return station.use_files()
     if name == "STATUS":
-        return format_status(station.status(), link)
+        return format_status(station.status(), about)
     if name == "LISTENERS":
         return station.listeners_text()
     if name == "HELP":

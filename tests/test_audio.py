@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rtpwire.audio import (L16_MONO, L16_STEREO, PCM_DTYPE, STATIC_FORMATS, AudioFormat,
-                           format_for_payload_type)
+                           format_for_payload_type, formats_playable_as)
 from rtpwire.errors import WireError
 
 
@@ -26,10 +26,41 @@ def test_format_for_payload_type():
     assert format_for_payload_type(11) is L16_MONO
 
 
-@pytest.mark.parametrize("payload_type", [0, 8, 12, 96, 127])
+@pytest.mark.parametrize("payload_type", [0, 8, 12, 95])
 def test_format_for_unknown_payload_type(payload_type):
     with pytest.raises(WireError, match=rf"^unsupported RTP payload type {payload_type} \(expected L16: 10 or 11\)$"):
         format_for_payload_type(payload_type)
+
+
+@pytest.mark.parametrize("payload_type", [96, 127])
+def test_unknown_dynamic_payload_type_points_at_the_sdp(payload_type):
+    with pytest.raises(WireError) as error:
+        format_for_payload_type(payload_type)
+    assert str(error.value) == (f"unsupported RTP payload type {payload_type} (expected L16: 10 or 11; dynamic type "
+                                f"{payload_type} is described by the stream's SDP: python -m listener FILE.sdp)")
+
+
+def test_format_for_a_dynamic_payload_type_among_given_formats():
+    l16_48k = AudioFormat(rate=48000, channels=2, payload_type=97)
+    assert format_for_payload_type(97, {97: l16_48k}) is l16_48k
+    with pytest.raises(WireError, match=r"^unsupported RTP payload type 10 \(expected L16: 97\)$"):
+        format_for_payload_type(10, {97: l16_48k})
+
+
+def test_formats_playable_as_the_default_output_are_the_static_ones():
+    assert formats_playable_as(L16_STEREO) == STATIC_FORMATS
+    assert formats_playable_as(L16_MONO) == STATIC_FORMATS
+
+
+def test_formats_playable_at_48k_are_only_the_streams_own():
+    """A 48 kHz output cannot play the static types' 44.1 kHz without resampling, so they are refused."""
+    l16_48k_mono = AudioFormat(rate=48000, channels=1, payload_type=96)
+    assert formats_playable_as(l16_48k_mono) == {96: l16_48k_mono}
+
+
+def test_a_44k_dynamic_type_is_playable_alongside_the_static_ones():
+    dynamic = AudioFormat(rate=44100, channels=2, payload_type=100)
+    assert formats_playable_as(dynamic) == {10: L16_STEREO, 11: L16_MONO, 100: dynamic}
 
 
 def test_bytes_per_frame():

@@ -6,11 +6,11 @@ import pytest
 from fake_media import RATE, make_source, pcm
 
 from station.broadcaster import StationStatus
-from station.console import (ALIASES, COMMANDS, Command, CommandError, Seek, argument_choices, execute,
+from station.console import (ALIASES, COMMANDS, About, Command, CommandError, Seek, argument_choices, execute,
                              format_queue, format_status, help_text, parse_command, takes_paths)
 from station.queue import QueueError, QueueItem, QueueListing
 
-LINK = "239.255.0.1:5004 (RTCP 5005) via 127.0.0.1, ttl 1"
+LINK = About("239.255.0.1:5004 (RTCP 5005) via 127.0.0.1, ttl 1", sdp=lambda title: f"v=0\r\ni={title}\r\n")
 
 
 def _status(**changes) -> StationStatus:
@@ -666,16 +666,18 @@ def test_format_queue_of_one_track():
 def test_format_status_playing():
     text = format_status(_status(), LINK)
     lines = text.splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 7
     assert lines[0] == "playing  Blue Monk  1:15 / 60:01"
     assert lines[1] == "queue: track 2 of 3, repeat queue, shuffle off; volume 100%"
-    assert lines[2] == f"sending {LINK}"
+    assert lines[2] == f"sending {LINK.link}"
     assert "sent 1234 packets (2.5 MB of audio)" in lines[3]
     assert "p50 0.01 ms" in lines[3]
     assert "p99 0.50 ms" in lines[3]
     assert "max 1.25 ms" in lines[3]
     assert "2 slots skipped" in lines[3]
     assert "1 send failures" in lines[3]
+    assert lines[4] == "SDP (for ffplay, VLC, python -m listener FILE.sdp; --sdp FILE writes it):"
+    assert lines[5:] == ["  v=0", "  i=Blue Monk"]  # the stream's description, with what is playing
 
 
 def test_format_status_shows_the_queue_settings_and_the_volume():
@@ -709,7 +711,7 @@ def test_format_status_live_shows_time_on_the_air_not_a_duration():
     lines = text.splitlines()
     assert lines[0] == "playing  live: USB Audio CODEC (#3)  live, on the air 2:05"
     assert " / " not in lines[0]
-    assert lines[1:] == format_status(_status(), LINK).splitlines()[1:]  # the figures are the same as for files
+    assert lines[1:4] == format_status(_status(), LINK).splitlines()[1:4]  # the figures are the same as for files
 
 
 def test_format_status_live_paused():

@@ -6,12 +6,13 @@ import time
 from collections import deque
 
 import pytest
+from test_sdp import FFMPEG_44K_MONO, FFMPEG_48K_STEREO
 
 import listener.app as app
 from listener.app import parse_args
 from listener.outputs import NullOutput
 from listener.receiver import LatencySource, Receiver, ReceiverConfig
-from rtpwire.audio import L16_STEREO
+from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
 from rtpwire.stats_file import StatsFile
 
 
@@ -61,6 +62,63 @@ def test_time_sync_refuses_what_is_no_host_and_port(value, capsys):
         parse_args(["--output", "null", "--time-sync", value])
     assert exit_info.value.code == 2
     assert "expected HOST or HOST:PORT" in capsys.readouterr().err
+
+
+def test_an_sdp_file_says_group_port_and_format(tmp_path):
+    (tmp_path / "s.sdp").write_text(FFMPEG_48K_STEREO)
+    config = parse_args([str(tmp_path / "s.sdp"), "--output", "null", "--time-sync", "radio.local"])
+    assert (config.group, config.port) == ("239.255.77.7", 5990)
+    assert config.fmt == AudioFormat(rate=48000, channels=2, payload_type=97)
+    assert config.time_sync == ("radio.local", 5992)  # the stream's port + 2
+
+
+def test_without_an_sdp_file_the_format_is_the_stations():
+    assert parse_args(["--output", "null"]).fmt == L16_STEREO
+
+
+def test_a_mono_sdp_is_played_mono(tmp_path):
+    (tmp_path / "m.sdp").write_text(FFMPEG_44K_MONO)
+    assert parse_args([str(tmp_path / "m.sdp")]).fmt == L16_MONO
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot read {path}: No such file or directory"),
+    ("hello", "{path}: not an SDP description: it must begin with v=0"),
+    ("v=0\no=- 1 1 IN IP4 1.2.3.4\ns=x\nc=IN IP4 239.1.1.1/1\nm=audio 5004 RTP/AVP 0\n",
+     "{path}: SDP offers no L16 audio (offered: payload type 0); this listener plays L16 only"),
+])
+def test_a_bad_sdp_file_is_refused_with_the_reason(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.sdp"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args([str(path)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(message.format(path=path))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["x.sdp", "--station", "Radio"], "FILE.sdp and --station each choose what to do; give one"),
+    (["--station", "Radio", "--list"], "--station and --list each choose what to do; give one"),
+    (["--station", "Radio", "--group", "239.255.9.9"],
+     "--station says where the stream is; --group and --port do not go with it"),
+    (["--station", "Radio", "--port", "6000"],
+     "--station says where the stream is; --group and --port do not go with it"),
+])
+def test_ways_to_find_the_stream_do_not_mix(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(message)
+
+
+def test_list_takes_the_scope_from_the_group():
+    config = parse_args(["--list", "--group", "239.192.0.7"])
+    assert config.list_stations and config.group == "239.192.0.7"
+
+
+def test_station_by_name():
+    assert parse_args(["--station", "Radio Alpha"]).station == "Radio Alpha"
 
 
 class LoggedReceiver(Receiver):

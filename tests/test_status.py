@@ -7,6 +7,7 @@ from simulation import WALL_OFFSET_S, Playout, broadcast, link, tone_pcm
 from listener.receiver import LatencySource, Receiver, ReceiverConfig
 from listener.status import status_key, status_line
 from rtpwire.audio import L16_STEREO
+from rtpwire.rtp import RtpPacket
 
 WHERE = "239.255.0.1:5004 via 127.0.0.1"
 
@@ -17,6 +18,20 @@ def receiver(source: LatencySource = LatencySource.DEFAULT) -> Receiver:
 
 def test_nothing_heard_says_where_it_listens():
     assert status_line(receiver(), 5.0, WHERE).startswith(f"nothing heard for 5 s on {WHERE}")
+
+
+def test_packets_it_cannot_play_say_why():
+    """A sender of a dynamic payload type (ffmpeg at 48 kHz) heard without its SDP: the line says so, not that
+    nothing is there."""
+    r = receiver()
+    rtp = RtpPacket(payload_type=97, sequence=1, timestamp=0, ssrc=5, payload=bytes(8))
+    r.on_rtp(bytes(rtp), 0.1)
+    r.on_rtp(bytes(rtp), 0.2)
+    line = status_line(r, 5.0, WHERE)
+    assert line == (f"nothing playable heard for 5 s on {WHERE}: 2 packets refused, the last: unsupported RTP "
+                    "payload type 97 (expected L16: 10 or 11; dynamic type 97 is described by the stream's SDP: "
+                    "python -m listener FILE.sdp)")
+    assert status_key(r, 5.0) != status_key(receiver(), 5.0)
 
 
 def test_the_default_latency_until_the_station_says():

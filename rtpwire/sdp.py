@@ -1,0 +1,231 @@
+"""Session descriptions (SDP, RFC 8866) of one L16 audio stream on a multicast group: what `--sdp` writes, SAP
+carries, and ffmpeg, ffplay and VLC read and write.
+
+A description is a small frozen dataclass, `StreamDescription.parse(text)` and `str(description)`, like the
+packets. Parsing takes only what joining and playing the stream needs: its origin, name and title, the group
+and port, and the first L16 audio format it offers (a static type, 10 or 11, or a dynamic one given by an
+`a=rtpmap`). Everything else (other media, bandwidths, attributes of other tools) is skipped, as RFC 8866 asks
+of a receiver. A description that offers nothing playable raises the one WireError, saying what it offers
+instead: descriptions come from the network (SAP) as well as from files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rtpwire.audio import STATIC_FORMATS, AudioFormat
+from rtpwire.errors import WireError
+from rtpwire.net import check_group
+
+MAX_RATE = 384_000  # the highest rate a sound card plays; beyond is not audio
+LINE = re.compile(r"^([a-z])=(.*)$")
+RTPMAP = re.compile(r"^(\d+) ([^/\s]+)/(\d+)(?:/(\d+))?$")
+MAX_DESCRIPTION_CHARS = 8192  # far more than a stream needs; anything longer is not worth reading
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The o= line: who made the description. Its username, session id and address name the session whatever
+    its version (RFC 8866 5.2); SAP announcements of one session, and their deletion, are matched by `key`."""
+
+    username: str
+    session_id: str
+    version: str
+    address: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.username, self.session_id, self.address
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.session_id} {self.version} IN IP4 {self.address}"
+
+    @classmethod
+    def parse(cls, value: str) -> Origin:
+        fields = value.split()
+        if len(fields) != 6:
+            raise WireError(f"SDP o= line has {len(fields)} fields, expected 6 "
+                            "(username session-id version IN IP4 address)")
+        username, session_id, version, net_type, _address_type, address = fields
+        if net_type != "IN":
+            raise WireError(f"SDP o= network type {net_type!r} is not IN")
+        return cls(username, session_id, version, address)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDescription:
+    origin: Origin
+    name: str  # s=: the station's name
+    group: str
+    port: int  # RTP; RTCP on the next one
+    fmt: AudioFormat
+    ttl: int | None = None  # c=: how far the sender's packets go, for IPv4 multicast
+    title: str = ""  # i=: what is playing, when the description is announced
+    ptime_ms: float | None = None  # audio per packet
+    tool: str = ""  # a=tool: what made it
+
+    def __str__(self) -> str:
+        """The description as SDP text, with the CRLF line ends RFC 8866 asks for."""
+        fmt = self.fmt
+        lines = ["v=0", f"o={self.origin}", f"s={_one_line(self.name) or '-'}"]
+        lines += [f"i={_one_line(self.title)}"] if self.title else []
+        lines += [f"c=IN IP4 {self.group}" + ("" if self.ttl is None else f"/{self.ttl}"), "t=0 0"]
+        lines += [f"a=tool:{_one_line(self.tool)}"] if self.tool else []
+        lines += ["a=recvonly", f"m=audio {self.port} RTP/AVP {fmt.payload_type}",
+                  f"a=rtpmap:{fmt.payload_type} L16/{fmt.rate}/{fmt.channels}"]
+        lines += [f"a=ptime:{self.ptime_ms:g}"] if self.ptime_ms is not None else []
+        return "\r\n".join(lines) + "\r\n"
+
+    @classmethod
+    def parse(cls, text: str | bytes) -> StreamDescription:
+        """The stream a description describes; raises WireError saying what is missing or wrong."""
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise WireError(f"SDP is not UTF-8 text (byte {e.start})") from None
+        if len(text) > MAX_DESCRIPTION_CHARS:
+            raise WireError(f"SDP of {len(text)} characters is too long (at most {MAX_DESCRIPTION_CHARS})")
+        session, media = _sections(text)
+        origin = session.one("o")
+        if origin is None:
+            raise WireError("SDP has no o= line")
+        offered: list[str] = []
+        for section in media:
+            fmt, ptime_ms = _playable(section, offered)
+            if fmt is None:
+                continue
+            address = section.one("c") or session.one("c")
+            if address is None:
+                raise WireError("SDP has no c= line: it does not say where the stream is sent")
+            group, ttl = _connection(address)
+            return cls(origin=Origin.parse(origin), name=session.one("s") or "", group=group, port=section.port,
+                       fmt=fmt, ttl=ttl, title=session.one("i") or "", ptime_ms=ptime_ms,
+                       tool=session.attribute("tool") or "")
+        if not offered:
+            raise WireError("SDP describes no RTP audio stream")
+        raise WireError(f"SDP offers no L16 audio (offered: {', '.join(offered)}); this listener plays L16 only")
+
+
+@dataclass
+class _Section:
+    """The lines of one section (the session, or one m= and what follows it), in order."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    port: int = 0
+    payload_types: list[int] = field(default_factory=list)
+
+    def one(self, kind: str) -> str | None:
+        return next((value for key, value in self.lines if key == kind), None)
+
+    def attribute(self, name: str) -> str | None:
+        prefix = name + ":"
+        return next((value[len(prefix):] for key, value in self.lines if key == "a" and value.startswith(prefix)),
+                    None)
+
+    def attributes(self, name: str) -> list[str]:
+        prefix = name + ":"
+        return [value[len(prefix):] for key, value in self.lines if key == "a" and value.startswith(prefix)]
+
+
+def _sections(text: str) -> tuple[_Section, list[_Section]]:
+    """The session section and the RTP audio media sections (other media are skipped)."""
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = [line for line in lines if line.strip()]
+    if not lines or lines[0].strip() != "v=0":
+        raise WireError("not an SDP description: it must begin with v=0")
+    session = _Section()
+    media: list[_Section] = []
+    current: _Section | None = session
+    for number, line in enumerate(lines[1:], start=2):
+        match = LINE.match(line)
+        if match is None:
+            raise WireError(f"SDP line {number} is not type=value: {line[:40]!r}")
+        kind, value = match.groups()
+        if kind == "m":
+            current = _media_section(value)
+            if current is not None:
+                media.append(current)
+        elif current is not None:
+            current.lines.append((kind, value))
+    return session, media
+
+
+def _media_section(value: str) -> _Section | None:
+    """A section for an `m=audio PORT RTP/AVP TYPES` line; None for other media and transports (skipped)."""
+    fields = value.split()
+    if len(fields) < 4:
+        raise WireError(f"SDP m= line has {len(fields)} fields, expected at least 4 (media port proto format)")
+    media, port_text, proto, *types = fields
+    if media != "audio" or proto != "RTP/AVP":
+        return None
+    port = port_text.split("/")[0]
+    if not port.isdigit() or not 1 <= int(port) <= 65534:
+        raise WireError(f"SDP m= port {port_text!r} is not a port from 1 to 65534 (RTCP uses the next one)")
+    if not all(t.isdigit() and int(t) < 128 for t in types):
+        raise WireError(f"SDP m= payload types {' '.join(types)!r} are not RTP payload types (0-127)")
+    return _Section(port=int(port), payload_types=[int(t) for t in types])
+
+
+def _playable(section: _Section, offered: list[str]) -> tuple[AudioFormat | None, float | None]:
+    """The first L16 format a media section offers, and its ptime; what it offers otherwise is added to
+    `offered`, for the message if nothing is playable."""
+    maps: dict[int, str] = {}
+    for value in section.attributes("rtpmap"):
+        match = RTPMAP.match(value.strip())
+        if match is None:
+            raise WireError(f"SDP a=rtpmap:{value[:40]!r} is not 'TYPE ENCODING/RATE[/CHANNELS]'")
+        maps.setdefault(int(match.group(1)), value.strip())
+    for payload_type in section.payload_types:
+        if payload_type not in maps:
+            if payload_type in STATIC_FORMATS:
+                return STATIC_FORMATS[payload_type], _ptime(section)
+            offered.append(f"payload type {payload_type}")
+            continue
+        match = RTPMAP.match(maps[payload_type])
+        assert match is not None
+        encoding, rate, channels = match.group(2), int(match.group(3)), int(match.group(4) or 1)
+        if encoding.upper() != "L16":
+            offered.append(f"{encoding}/{rate}" + (f"/{channels}" if match.group(4) else ""))
+            continue
+        if not 1 <= rate <= MAX_RATE:
+            raise WireError(f"SDP L16 rate {rate} Hz is out of range (1 to {MAX_RATE})")
+        if channels not in (1, 2):
+            raise WireError(f"SDP L16 stream has {channels} channels; this listener plays mono or stereo")
+        return AudioFormat(rate=rate, channels=channels, payload_type=payload_type), _ptime(section)
+    return None, None
+
+
+def _ptime(section: _Section) -> float | None:
+    value = section.attribute("ptime")
+    try:
+        ptime_ms = float(value) if value is not None else None
+    except ValueError:
+        raise WireError(f"SDP a=ptime:{value[:20]!r} is not a number of milliseconds") from None
+    if ptime_ms is not None and not 0 < ptime_ms <= 1000:
+        raise WireError(f"SDP a=ptime:{value} is out of range (0 to 1000 ms)")
+    return ptime_ms
+
+
+def _connection(value: str) -> tuple[str, int | None]:
+    """Group and TTL of a `c=IN IP4 GROUP[/TTL[/COUNT]]` line; this listener joins IPv4 multicast groups only."""
+    fields = value.split()
+    if len(fields) != 3 or fields[0] != "IN":
+        raise WireError(f"SDP c= line {value[:60]!r} is not 'IN IP4 ADDRESS'")
+    if fields[1] != "IP4":
+        raise WireError(f"SDP c= address type {fields[1]!r} is not IP4; this listener joins IPv4 groups")
+    address, *rest = fields[2].split("/")
+    try:
+        group = check_group(address)
+    except ValueError as e:
+        raise WireError(f"SDP c= address: {e}; this listener joins multicast streams") from None
+    ttl = rest[0] if rest else None
+    if ttl is not None and not (ttl.isdigit() and int(ttl) <= 255):
+        raise WireError(f"SDP c= TTL {ttl!r} is not a number from 0 to 255")
+    return group, None if ttl is None else int(ttl)
+
+
+def _one_line(text: str) -> str:
+    """A value as an SDP line can hold it: no line breaks (nor NULs), which would end the line early."""
+    return " ".join(text.replace("\0", " ").splitlines())
