@@ -4,13 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := ffmpeg portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins tmux
 STAMP := $(VENV)/.installed
+FUZZ_EXAMPLES ?= 1000000
 
-.PHONY: install system-packages run listen test bench throughput clean help
+.PHONY: install system-packages run listen test fuzz bench throughput clean help
 
 help:
 	@echo "make run      install what is missing, then start the station on media/ with its console"
 	@echo "make listen   install what is missing, then start a listener"
 	@echo "make test     install what is missing, then run the whole test suite"
+	@echo "make fuzz     fuzz every parser for hours: FUZZ_EXAMPLES examples each (default 1000000; make test: 10000)"
 	@echo "make bench    run the benchmarks (figures, not pass/fail)"
 	@echo "make throughput  run the throughput batch: 1 to 100 listeners, table and plot in out/throughput/"
 	@echo "make install  only install: system packages (apt-get) and .venv/"
@@ -42,6 +44,10 @@ listen: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The long run of tests/test_fuzz.py; no per-test timeout, as a test takes as long as its examples do.
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q --timeout=0 tests/test_fuzz.py
 
 bench: install
 	$(PY) -m bench

@@ -20,18 +20,21 @@ from pathlib import Path
 from types import FrameType
 
 from listener.clock_sync import ClockSync
-from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, SpeakerOutput, WavOutput
+from listener.outputs import (SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, Speaker, WavOutput,
+                              open_speaker)
 from listener.receiver import LatencySource, Receiver, ReceiverConfig
 from listener.receiver_reports import ReceiverReporter
 from listener.status import status_key, status_line
 from listener.discovery import LIST_S, StationNotFound, find_station, listen, station_table, where
 from rtpwire.audio import L16_STEREO, AudioFormat
-from rtpwire.cli import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, ranged
+from rtpwire.cli import DEFAULT_GROUP, DEFAULT_PORT, add_key_argument, add_network_arguments, ranged, read_key
 from rtpwire.errors import WireError
-from rtpwire.net import NetworkError, drain, enable_arrival_times, open_receiver, open_sender, open_unicast_client
+from rtpwire.net import (Address, DatagramSender, NetworkError, SealedSender, drain, enable_arrival_times,
+                         open_receiver, open_sender, open_unicast_client)
 from rtpwire.nowplaying import DEFAULT_LATENCY_S
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from rtpwire.sdp import StreamDescription
+from rtpwire.srtp import SrtpSender
 from rtpwire.stats_file import StatsFile
 from rtpwire.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError, find_device, list_devices
@@ -64,6 +67,9 @@ class ListenerConfig:
     fmt: AudioFormat = L16_STEREO  # what is played: a stream's SDP says, else L16 stereo at 44.1 kHz
     station: str | None = None  # join the station announced (SAP) by this name: group, port and format
     list_stations: bool = False  # only list the stations announced, and exit
+    key: bytes | None = None  # SRTP's master key and salt: only what authenticates is played
+    source_ip: str | None = None  # the one address the stream comes from, as its description says
+    encrypted: bool = False  # its description says it is SRTP
 
     @property
     def time_sync(self) -> tuple[str, int] | None:
@@ -79,7 +85,8 @@ class ListenerConfig:
 
     def joining(self, description: StreamDescription) -> ListenerConfig:
         """This config, for the stream `description` describes: its group, port and format."""
-        return replace(self, group=description.group, port=description.port, fmt=description.fmt)
+        return replace(self, group=description.group, port=description.port, fmt=description.fmt,
+                       source_ip=description.source, encrypted=description.encrypted)
 
 
 def _output(text: str) -> str:
@@ -135,6 +142,7 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser.add_argument("--stats-json", type=Path, metavar="FILE",
                         help="write reception figures here at exit, and whenever SIGUSR1 asks (the figures so far)")
     parser.add_argument("--quiet", action="store_true", help="no status line")
+    add_key_argument(parser)
     args = parser.parse_args(argv)
     if args.list_devices:
         print(list_devices("output"))
@@ -160,7 +168,7 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
                             device=args.device, duration_s=args.duration, latency_ms=latency_ms,
                             latency_source=latency_source, max_latency_ms=max_latency_ms,
                             stats_json=args.stats_json, quiet=args.quiet, time_sync_at=args.time_sync,
-                            station=args.station, list_stations=args.list)
+                            station=args.station, list_stations=args.list, key=read_key(parser, args.key_file))
     if args.sdp is not None:
         config = config.joining(_read_sdp(parser, args.sdp))
     return config
@@ -211,7 +219,7 @@ class Reports:
     The clock is read just before sending: the delay since the last SR a report carries must end when it leaves,
     or the station's round trip would include however long the loop slept since its own reading."""
 
-    def __init__(self, reporter: ReceiverReporter, receiver: Receiver, sock: socket.socket) -> None:
+    def __init__(self, reporter: ReceiverReporter, receiver: Receiver, sock: DatagramSender) -> None:
         self._reporter = reporter
         self._receiver = receiver
         self._sock = sock
@@ -276,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NOT_FOUND
     except KeyboardInterrupt:
         return 130
+    if config.encrypted and config.key is None:
+        _say("the stream is encrypted (SRTP; its description says so): without its key (--key-file FILE) "
+             "nothing can be played; listening all the same")
     try:
         rtp_sock = open_receiver(config.group, config.port, config.interface)
         rtcp_sock = open_receiver(config.group, config.port + 1, config.interface)
@@ -290,13 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     fmt = config.fmt
     receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s,
                                        max_latency_s=config.max_latency_ms / 1000,
-                                       latency_source=config.latency_source), time.monotonic())
+                                       latency_source=config.latency_source, srtp_key=config.key,
+                                       source_ip=config.source_ip), time.monotonic())
     time_sync = TimeSync(ClockSync(wall_offset_s), receiver, time_sock) if time_sock is not None else None
     ssrc = secrets.randbits(32)
     reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
                                 session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
                                 time.monotonic(), random.Random())
-    reports = Reports(reporter, receiver, report_sock)
+    reports = Reports(reporter, receiver, report_sock if config.key is None
+                      else SealedSender(report_sock, SrtpSender(config.key).protect_rtcp))
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -323,9 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"reporting as {reporter.cname}")
         if output == "speaker":
             inbox = Inbox()
-            speaker = SpeakerOutput(fmt, find_device(config.device, "output", SPEAKER_ADVICE),
-                                    feed=functools.partial(_deliver, inbox, receiver), pull=receiver.read,
-                                    frames_per_buffer=fmt.samples_for(PERIOD_S))
+            speaker = open_speaker(fmt, config.device, feed=functools.partial(_deliver, inbox, receiver),
+                                   pull=receiver.read, frames_per_buffer=fmt.samples_for(PERIOD_S))
             try:
                 _run_speaker(end_s, receiver, speaker, inbox, rtp_sock, rtcp_sock, stop, status, config.where(),
                              reports, time_sync, stats)
@@ -425,13 +437,13 @@ def _run_paced(end_s: float, receiver: Receiver, sink: PacedOutput, rtp_sock: so
         time.sleep(max(0.0, min(now + PACED_WAKE_S, end_s) - time.monotonic()))
 
 
-Arrival = tuple[float, bool, bytes]  # arrival time, RTP (or RTCP), the datagram
+Arrival = tuple[float, bool, bytes, Address]  # arrival time, RTP (or RTCP), the datagram, its sender
 
 
 def _arrivals(rtp_sock: socket.socket, rtcp_sock: socket.socket) -> deque[Arrival]:
     """Every datagram waiting on the stream's sockets, in order of arrival."""
-    waiting = [(arrival_s, True, data) for data, arrival_s, _sender in drain(rtp_sock)]
-    waiting += [(arrival_s, False, data) for data, arrival_s, _sender in drain(rtcp_sock)]
+    waiting = [(arrival_s, True, data, sender) for data, arrival_s, sender in drain(rtp_sock)]
+    waiting += [(arrival_s, False, data, sender) for data, arrival_s, sender in drain(rtcp_sock)]
     waiting.sort(key=lambda arrival: arrival[0])
     return deque(waiting)
 
@@ -439,25 +451,26 @@ def _arrivals(rtp_sock: socket.socket, rtcp_sock: socket.socket) -> deque[Arriva
 def _hand_over(waiting: deque[Arrival], until_s: float, receiver: Receiver, reports: Reports) -> None:
     """Hand the receiver (and the reports, RTCP) the datagrams waiting that arrived by `until_s`, in order."""
     while waiting and waiting[0][0] <= until_s:
-        arrival_s, is_rtp, data = waiting.popleft()
+        arrival_s, is_rtp, data, sender = waiting.popleft()
         if is_rtp:
-            receiver.on_rtp(data, arrival_s)
+            receiver.on_rtp(data, arrival_s, sender)
         else:
-            receiver.on_rtcp(data, arrival_s)
+            receiver.on_rtcp(data, arrival_s, sender)
             reports.on_rtcp(data, arrival_s)
 
 
 def _deliver(inbox: Inbox, receiver: Receiver) -> None:
     """Run by the sound card's thread before it pulls: hand the receiver the datagrams that arrived."""
-    for is_rtp, data, arrival_s in inbox.items():
-        (receiver.on_rtp if is_rtp else receiver.on_rtcp)(data, arrival_s)
+    for is_rtp, data, arrival_s, sender in inbox.items():
+        (receiver.on_rtp if is_rtp else receiver.on_rtcp)(data, arrival_s, sender)
 
 
-def _run_speaker(end_s: float, receiver: Receiver, speaker: SpeakerOutput, inbox: Inbox, rtp_sock: socket.socket,
+def _run_speaker(end_s: float, receiver: Receiver, speaker: Speaker, inbox: Inbox, rtp_sock: socket.socket,
                  rtcp_sock: socket.socket, stop: threading.Event, status: StatusPrinter, where: str,
                  reports: Reports, time_sync: TimeSync | None, stats: StatsFile) -> None:
-    """The sound card pulls in PortAudio's thread; this thread only moves datagrams into its inbox (and runs the
-    time-sync exchange), and returns early if the device stops pulling."""
+    """The sound card pulls in its stream's thread (libpulse's writer, or PortAudio's callback); this thread only
+    moves datagrams into its inbox (and runs the time-sync exchange), and returns early if the device stops
+    pulling."""
     next_status_s = 0.0
     waited = [rtp_sock, rtcp_sock] + ([time_sync.sock] if time_sync is not None else [])
     while not stop.is_set() and (now := time.monotonic()) < end_s:
@@ -469,8 +482,8 @@ def _run_speaker(end_s: float, receiver: Receiver, speaker: SpeakerOutput, inbox
             if time_sync is not None and sock is time_sync.sock:
                 time_sync.on_readable()
                 continue
-            for data, arrival_s, _sender in drain(sock):
-                inbox.put(sock is rtp_sock, data, arrival_s)
+            for data, arrival_s, sender in drain(sock):
+                inbox.put(sock is rtp_sock, data, arrival_s, sender)
                 if sock is rtcp_sock:
                     reports.on_rtcp(data, arrival_s)
         next_status_s = _send_due_and_show(now, next_status_s, receiver, reports, time_sync, where, status, stats)

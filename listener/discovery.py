@@ -62,7 +62,8 @@ def station_table(stations: list[Station]) -> str:
     """`--list`'s answer: a row a station, columns aligned."""
     rows = [("NAME", "GROUP:PORT", "FORMAT", "NOW PLAYING")]
     rows += [(station.name, f"{station.description.group}:{station.description.port}",
-              station.description.fmt.describe(), station.description.title or "-") for station in stations]
+              station.description.fmt.describe() + (", SRTP" if station.description.encrypted else ""),
+              station.description.title or "-") for station in stations]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3]
                      for row in rows)

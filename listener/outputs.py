@@ -1,7 +1,9 @@
-"""Where the samples go: nowhere, a WAV file, or a sound card through PyAudio.
+"""Where the samples go: nowhere, a WAV file, or a sound card: through libpulse, or PyAudio.
 
-Null and WAV outputs are paced by the listener's loop on absolute deadlines, as a sound card would pull; the
-speaker output is pulled by PortAudio's own thread through a callback.
+Null and WAV outputs are paced by the listener's loop on absolute deadlines, as a sound card would pull; a speaker
+is pulled by its stream's own thread. Where a PulseAudio server answers, the speaker is a libpulse stream, whose
+timing reports place each sample on the sink to within a sample or two (listeners in step); elsewhere it is a
+PortAudio callback stream, whose reports through the ALSA pulse plugin wander by a millisecond or more.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import pyaudio
 
 from rtpwire.audio import AudioFormat
 from rtpwire.histogram import Histogram
-from sound.devices import CallbackStream, Device
+from rtpwire.net import Address
+from sound.devices import CallbackStream, Device, find_device
+from sound.pulse_stream import PlaybackStream, PulseError, PulseSink
 
 
 SPEAKER_ADVICE = ("use --output null to listen without sound, --output FILE.wav to record, or see "
@@ -66,42 +70,39 @@ class WavOutput:
 Pull = Callable[[int, float], np.ndarray]  # (frames, monotonic time the first one plays) -> samples
 
 
-class SpeakerOutput:
-    """A PyAudio callback stream: the sound card pulls; datagrams reach the pulling thread through a queue.
+class Speaker:
+    """A sound card that pulls: datagrams reach the pulling thread through a queue, and each pull feeds them to
+    the receiver and reads exactly the frames asked for, to start playing at the DAC time the stream gives.
 
-    The callback feeds the queued datagrams to the receiver and reads exactly the frames asked for. It does no
-    I/O and no logging, and never raises: an unexpected error yields silence and is counted. It notes when it
-    ran and how far ahead of the DAC it writes, so the listener can tell a device that stopped pulling, and
-    report the latency the device adds.
+    A pull does no I/O and no logging, and never raises: an unexpected error yields silence and is counted. It
+    notes when it ran and how far ahead of the DAC it writes, so the listener can tell a device that stopped
+    pulling, and report the latency the device adds.
     """
 
-    def __init__(self, fmt: AudioFormat, device: Device, feed: Callable[[], None], pull: Pull,
-                 frames_per_buffer: int) -> None:
+    device: Device | PulseSink
+    _stream: CallbackStream | PlaybackStream
+
+    def __init__(self, fmt: AudioFormat, feed: Callable[[], None], pull: Pull) -> None:
         self._fmt = fmt
-        self.device = device
         self._feed = feed
         self._pull = pull
         self.callback_errors = 0
         self.last_callback_s = time.monotonic()
         self.device_latency = Histogram(resolution_s=1e-4, limit_s=5.0)
-        self._stream = CallbackStream(device, fmt, "output", frames_per_buffer, self._callback, SPEAKER_ADVICE)
 
-    def _callback(self, _in: bytes | None, frames: int, time_info: dict[str, float], _status: int) -> tuple[bytes, int]:
+    def _play(self, frames: int, now: float, dac_s: float) -> bytes:
         try:
-            now = time.monotonic()
             self.last_callback_s = now
-            ahead_s = max(0.0, time_info["output_buffer_dac_time"] - time_info["current_time"])
-            self.device_latency.add(ahead_s)
+            self.device_latency.add(dac_s - now)
             self._feed()
-            pcm = self._pull(frames, now + ahead_s)
-            return pcm.astype("<i2", copy=False).tobytes(), pyaudio.paContinue
+            return self._pull(frames, dac_s).astype("<i2", copy=False).tobytes()
         except Exception:
             self.callback_errors += 1
-            return bytes(frames * self._fmt.bytes_per_frame), pyaudio.paContinue
+            return bytes(frames * self._fmt.bytes_per_frame)
 
     def stalled(self, now: float, patience_s: float = 5.0) -> bool:
-        """The device stopped pulling: its stream ended, or no callback came for `patience_s` (PulseAudio may
-        take two seconds to start pulling from a new stream on an idle sink)."""
+        """The device stopped pulling: its stream ended, or no pull came for `patience_s` (PulseAudio may take
+        two seconds to start pulling from a new stream on an idle sink)."""
         return not self._stream.is_active() or now - self.last_callback_s > patience_s
 
     def stats(self) -> dict[str, object]:
@@ -115,16 +116,68 @@ class SpeakerOutput:
         self._stream.close()
 
 
+class SpeakerOutput(Speaker):
+    """A PyAudio callback stream: PortAudio's thread pulls, at the DAC time PortAudio reports."""
+
+    def __init__(self, fmt: AudioFormat, device: Device, feed: Callable[[], None], pull: Pull,
+                 frames_per_buffer: int) -> None:
+        super().__init__(fmt, feed, pull)
+        self.device = device
+        self._stream = CallbackStream(device, fmt, "output", frames_per_buffer, self._callback, SPEAKER_ADVICE)
+
+    def _callback(self, _in: bytes | None, frames: int, time_info: dict[str, float], _status: int) -> tuple[bytes, int]:
+        now = time.monotonic()
+        ahead_s = max(0.0, time_info["output_buffer_dac_time"] - time_info["current_time"])
+        return self._play(frames, now, now + ahead_s), pyaudio.paContinue
+
+
+class PulseSpeakerOutput(Speaker):
+    """A libpulse stream on a PulseAudio sink (None: the default one): its writer thread pulls, at the DAC time
+    fitted to the server's timing reports; PulseError if there is no server or no such sink."""
+
+    _stream: PlaybackStream
+
+    def __init__(self, fmt: AudioFormat, sink: str | None, feed: Callable[[], None], pull: Pull,
+                 frames_per_buffer: int) -> None:
+        super().__init__(fmt, feed, pull)
+        self._stream = PlaybackStream(fmt, sink, self._fill, frames_per_buffer, "listener")
+        self.device = self._stream.sink
+
+    def _fill(self, frames: int, dac_s: float) -> bytes:
+        return self._play(frames, time.monotonic(), dac_s)
+
+    def stats(self) -> dict[str, object]:
+        """Also what bears on the timing: the stream running dry, and the fit of its timing starting afresh."""
+        return super().stats() | {
+            "callback_errors": self.callback_errors + self._stream.errors,
+            "device_underflows": self._stream.underflows,
+            "device_timing_restarts": self._stream.clock.restarts,
+        }
+
+
+def open_speaker(fmt: AudioFormat, device: str | None, feed: Callable[[], None], pull: Pull,
+                 frames_per_buffer: int) -> Speaker:
+    """The speaker `device` names (None: the default one): a libpulse stream if a PulseAudio server answers and
+    has such a sink (a number is a PortAudio index, never a sink's); else a PortAudio device, found by
+    `find_device` (DeviceError if there is none: no server, a name neither knows)."""
+    if device is None or not device.isdecimal():
+        try:
+            return PulseSpeakerOutput(fmt, device, feed, pull, frames_per_buffer)
+        except PulseError:
+            pass
+    return SpeakerOutput(fmt, find_device(device, "output", SPEAKER_ADVICE), feed, pull, frames_per_buffer)
+
+
 class Inbox:
     """Datagrams handed from the network thread to the audio thread, without locks held across either."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[bool, bytes, float]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[bool, bytes, float, Address]] = queue.SimpleQueue()
 
-    def put(self, is_rtp: bool, data: bytes, arrival_s: float) -> None:
-        self._queue.put((is_rtp, data, arrival_s))
+    def put(self, is_rtp: bool, data: bytes, arrival_s: float, sender: Address) -> None:
+        self._queue.put((is_rtp, data, arrival_s, sender))
 
-    def items(self) -> Iterator[tuple[bool, bytes, float]]:
+    def items(self) -> Iterator[tuple[bool, bytes, float, Address]]:
         while True:
             try:
                 yield self._queue.get_nowait()

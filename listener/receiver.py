@@ -33,12 +33,15 @@ from listener.jitter_buffer import JitterBuffer, Write
 from listener.playout_delay import PlayoutDelay
 from listener.reception import ReceptionStats
 from listener.sender_clock import SenderClock
+from listener.strangers import Strangers
 from rtpwire.audio import AudioFormat, format_for_payload_type, formats_playable_as
 from rtpwire.errors import WireError
 from rtpwire.histogram import Histogram
 from rtpwire.nowplaying import APP_NAME, NowPlaying
 from rtpwire.rtcp import SDES_NAME, App, Bye, ReportBlock, SenderReport, SourceDescription, parse_compound
+from rtpwire.net import Address
 from rtpwire.rtp import RtpPacket
+from rtpwire.srtp import SrtpReceiver, looks_encrypted
 from rtpwire.seqnum import TS_BITS, Unwrapper
 from sound.drift import DriftCompensator, fit
 
@@ -60,6 +63,16 @@ SYNC_MAX_CORRECTION = 0.005
 SYNC_STEP_S = 0.002  # a smoothed error this large is a step (a device's latency changed), jumped, not steered
 
 
+def _ssrcs(packet: object) -> tuple[int, ...]:
+    """The sources an RTCP packet speaks for, or of."""
+    if isinstance(packet, SourceDescription):
+        return tuple(chunk.ssrc for chunk in packet.chunks)
+    if isinstance(packet, Bye):
+        return packet.ssrcs
+    ssrc = getattr(packet, "ssrc", None)
+    return (ssrc,) if isinstance(ssrc, int) else ()
+
+
 class LatencySource(Enum):
     """Where the latency all listeners share (the floor of the target) came from."""
 
@@ -74,6 +87,7 @@ class State(Enum):
     PAUSED = "paused"
     LEFT = "station left"
     LOST = "lost signal"
+    ENCRYPTED = "stream is encrypted"  # SRTP, and this listener has no key
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,8 @@ class ReceiverConfig:
     latency_source: LatencySource = LatencySource.COMMAND_LINE  # DEFAULT: the station's announcement replaces it
     capacity_s: float = 3.0  # jitter buffer size: the furthest ahead a packet may be and still be kept
     resync_s: float = 0.03  # play position further than this from the schedule: jump to the schedule
+    srtp_key: bytes | None = None  # SRTP's master key and salt: nothing unauthenticated is played
+    source_ip: str | None = None  # the station's address, if its announcement says: no other is listened to
 
     def __post_init__(self) -> None:
         if not 0 < self.latency_s <= self.max_latency_s < self.capacity_s:
@@ -117,6 +133,27 @@ class _Stream:
     left: bool = False
     name: str = ""
     title: str = ""
+    rtp_source: Address | None = None  # where its RTP comes from, and its RTCP: the first heard of each
+    rtcp_source: Address | None = None
+    last_header: tuple[int, int, int] | None = None  # sequence number, timestamp, payload bytes of its latest RTP
+    encrypted: bool = False  # SRTP, heard without the key
+
+    def admits(self, source: Address | None, rtp: bool) -> bool:
+        """Whether a packet of this stream's SSRC from `source` is the station's: the first source heard on each
+        channel (RTP, RTCP; both from one address) is the station's own, and no other is, whatever SSRC it
+        claims."""
+        if source is None:
+            return True
+        known, other = (self.rtp_source, self.rtcp_source) if rtp else (self.rtcp_source, self.rtp_source)
+        if known is None:
+            if other is not None and other[0] != source[0]:
+                return False  # a station sends its RTP and its RTCP from one address
+            if rtp:
+                self.rtp_source = source
+            else:
+                self.rtcp_source = source
+            return True
+        return source == known
 
     @property
     def unplaced(self) -> bool:
@@ -155,7 +192,11 @@ class Receiver:
         self.packets_late = 0
         self.packets_too_far = 0
         self.packets_malformed = 0
-        self.packets_foreign = 0
+        self.packets_foreign = 0  # from other stations on the group
+        self.packets_spoofed = 0  # with the followed station's SSRC, from another address
+        self.packets_encrypted = 0  # SRTP heard without the key
+        self.strangers = Strangers()
+        self._srtp = SrtpReceiver(config.srtp_key) if config.srtp_key is not None else None
         self.last_wire_error = ""
         self.underruns = 0
         self.samples_missing = 0
@@ -179,15 +220,30 @@ class Receiver:
 
     # --- datagrams in -------------------------------------------------------------------------------------
 
-    def on_rtp(self, data: bytes, now: float) -> None:
+    def on_rtp(self, data: bytes, now: float, source: Address | None = None) -> None:
+        """An RTP datagram that arrived at `now` from `source` (None: unknown, as in tests on fake time)."""
+        if self._srtp is not None:
+            try:
+                data = self._srtp.unprotect(data)
+            except WireError as e:  # counted by the SRTP receiver, by cause
+                self.last_wire_error = str(e)
+                return
         try:
             packet = RtpPacket.parse(data)
-            pcm = format_for_payload_type(packet.payload_type, self._payload_formats).decode(packet.payload)
+            fmt = format_for_payload_type(packet.payload_type, self._payload_formats)
         except WireError as e:
             self._malformed(e)
             return
-        stream = self._stream_for(packet.ssrc, now, rtp=True)
+        stream = self._stream_for(packet.ssrc, now, source, rtp=True)
         if stream is None:
+            return
+        if self._encrypted(stream, packet, fmt):
+            self.packets_encrypted += 1
+            return
+        try:
+            pcm = fmt.decode(packet.payload)
+        except WireError as e:
+            self._malformed(e)
             return
         ext_ts = stream.timestamps.peek(packet.timestamp)
         if stream.buffer is not None and stream.buffer.judge(ext_ts, len(pcm)) is Write.TOO_FAR:
@@ -213,23 +269,37 @@ class Receiver:
         if stream.buffer.write(ext_ts, self._convert(pcm)) is Write.LATE:
             self.packets_late += 1
 
-    def on_rtcp(self, data: bytes, now: float) -> None:
+    def on_rtcp(self, data: bytes, now: float, source: Address | None = None) -> None:
+        """An RTCP datagram that arrived at `now` from `source` (None: unknown). What it says of the followed
+        station counts only if it comes from the station's own RTCP source: a stranger's BYE or pause does not."""
+        if self._srtp is not None:
+            try:
+                data = self._srtp.unprotect_rtcp(data)
+            except WireError as e:
+                self.last_wire_error = str(e)
+                return
         try:
             packets = parse_compound(data)
         except WireError as e:
             self._malformed(e)
             return
+        current = self._stream
+        about_station = current is not None and any(current.ssrc in _ssrcs(packet) for packet in packets)
+        from_station = not about_station or current.admits(source, rtp=False)  # (others' reports lock nothing)
         for packet in packets:
             if isinstance(packet, SenderReport):
-                stream = self._stream_for(packet.ssrc, now, rtp=False)
+                stream = self._stream_for(packet.ssrc, now, source, rtp=False)
                 if stream is not None:
                     stream.clock.update(packet, stream.timestamps.unwrap(packet.rtp_timestamp), now)
             elif isinstance(packet, SourceDescription):
                 for chunk in packet.chunks:
                     if self._stream is not None and chunk.ssrc == self._stream.ssrc:
-                        self._stream.name = chunk.get(SDES_NAME) or self._stream.name
+                        if from_station:
+                            self._stream.name = chunk.get(SDES_NAME) or self._stream.name
+                        else:
+                            self._stranger(chunk.ssrc, source, spoofed=True)
             elif isinstance(packet, App) and packet.name == APP_NAME:
-                stream = self._stream_for(packet.ssrc, now, rtp=False)
+                stream = self._stream_for(packet.ssrc, now, source, rtp=False)
                 if stream is not None:
                     try:
                         state = NowPlaying.from_app(packet)
@@ -242,7 +312,10 @@ class Receiver:
                     if state.latency_us is not None:
                         self._adopt_latency(stream, state.latency_us)
             elif isinstance(packet, Bye) and self._stream is not None and self._stream.ssrc in packet.ssrcs:
-                self._stream.left = True
+                if from_station:
+                    self._stream.left = True
+                else:
+                    self._stranger(self._stream.ssrc, source, spoofed=True)
 
     def _adopt_latency(self, stream: _Stream, latency_us: int) -> None:
         """The station's shared latency becomes the floor of the target, unless the command line set one.
@@ -286,23 +359,54 @@ class Receiver:
         self.packets_malformed += 1
         self.last_wire_error = str(error)
 
-    def _stream_for(self, ssrc: int, now: float, rtp: bool) -> _Stream | None:
-        """The stream a packet of `ssrc` belongs to, switching stations if the current one is gone."""
+    def _stream_for(self, ssrc: int, now: float, source: Address | None, rtp: bool) -> _Stream | None:
+        """The stream a packet of `ssrc` from `source` belongs to, switching stations if the current one is gone;
+        None for anyone else's packet: another station on the group (counted as foreign), or a packet of the
+        station's SSRC from another address (spoofed), each remembered (`senders`)."""
+        if not self._announced_source_admits(source):
+            self._stranger(ssrc, source, spoofed=self._stream is not None and ssrc == self._stream.ssrc)
+            return None
         current = self._stream
         if current is not None and current.ssrc == ssrc:
+            if not current.admits(source, rtp):
+                self._stranger(ssrc, source, spoofed=True)
+                return None
             current.last_heard_s = now
             return current
         if current is not None:
             gone = (current.left or now - current.last_heard_s > SOURCE_TIMEOUT_S
                     or (rtp and not current.paused and now - current.last_rtp_s > SOURCE_SILENT_S))
             if not gone:
-                self.packets_foreign += 1
+                self._stranger(ssrc, source, spoofed=False)
                 return None
             self._past += _Totals.of(current.stats)
             self.source_changes += 1
         self._stream = _Stream(ssrc, ReceptionStats(self.config.fmt.rate), SenderClock(self.config.fmt.rate),
                                last_heard_s=now)
+        self._stream.admits(source, rtp)  # locks this channel onto the packet's source
         return self._stream
+
+    def _announced_source_admits(self, source: Address | None) -> bool:
+        return self.config.source_ip is None or source is None or source[0] == self.config.source_ip
+
+    def _stranger(self, ssrc: int, source: Address | None, spoofed: bool) -> None:
+        if spoofed:
+            self.packets_spoofed += 1
+        else:
+            self.packets_foreign += 1
+        self.strangers.note(ssrc, source)
+
+    def _encrypted(self, stream: _Stream, packet: RtpPacket, fmt: AudioFormat) -> bool:
+        """Whether the stream is SRTP heard without the key (`looks_encrypted`, judged on each packet that
+        follows another): its audio is dropped, not played as noise."""
+        previous, stream.last_header = stream.last_header, (packet.sequence, packet.timestamp, len(packet.payload))
+        if self._srtp is not None or previous is None or packet.sequence != (previous[0] + 1) & 0xFFFF:
+            return stream.encrypted
+        previous_samples = (packet.timestamp - previous[1]) & 0xFFFF_FFFF  # what the previous packet carried
+        stream.encrypted = looks_encrypted(previous[2], previous_samples, fmt.bytes_per_frame)
+        if stream.encrypted:
+            stream.buffer = None  # what the first packet put there is noise too
+        return stream.encrypted
 
     def _convert(self, pcm: np.ndarray) -> np.ndarray:
         channels = self.config.fmt.channels
@@ -398,6 +502,8 @@ class Receiver:
         stream = self._stream
         if stream is None:
             return State.WAITING
+        if stream.encrypted:
+            return State.ENCRYPTED
         if stream.buffer is not None and stream.buffer.buffered_samples > 0:
             return State.PLAYING  # what arrived before a pause or BYE is still being played
         if stream.left:
@@ -409,6 +515,11 @@ class Receiver:
         if stream.buffer is None:
             return State.WAITING
         return State.LOST if now - stream.last_rtp_s > AUDIO_STOPPED_S else State.PLAYING
+
+    @property
+    def packets_unauthenticated(self) -> int:
+        """SRTP packets that failed authentication: a wrong key, tampering, or a sender without the key."""
+        return self._srtp.failed_authentication if self._srtp is not None else 0
 
     @property
     def station_name(self) -> str:
@@ -460,6 +571,10 @@ class Receiver:
             "packets_too_far": self.packets_too_far,
             "packets_malformed": self.packets_malformed,
             "packets_foreign": self.packets_foreign,
+            "packets_spoofed": self.packets_spoofed,
+            "packets_encrypted": self.packets_encrypted,
+            **(self._srtp.stats() if self._srtp is not None else {}),
+            "other_senders": self.strangers.count,
             "bytes_received": totals.payload_bytes,
             "underruns": self.underruns,
             "samples_missing": self.samples_missing,

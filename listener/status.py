@@ -15,12 +15,18 @@ def status_key(receiver: Receiver, now: float) -> str:
     """What the line is about, without its ever-changing figures: where no terminal can refresh a line in
     place, a new line is printed only when this changes: where the latency comes from is one of those things."""
     return (f"{receiver.state(now).value}|{receiver.station_name}|{receiver.title}|{_silent_too_long(receiver, now)}|"
-            f"{receiver.packets_malformed > 0}|{receiver.latency_source.value}")
+            f"{receiver.packets_malformed > 0}|{receiver.strangers.count > 0}|{receiver.latency_source.value}")
 
 
 def status_line(receiver: Receiver, now: float, where: str) -> str:
     state = receiver.state(now)
+    if state is State.ENCRYPTED:
+        return (f"stream is encrypted: {receiver.packets_encrypted} packets not played; the station's key "
+                "(--key-file) plays it")
     if _silent_too_long(receiver, now):
+        if receiver.packets_unauthenticated:
+            return (f"authentication failed on {receiver.packets_unauthenticated} packets on {where}: a wrong key "
+                    "(--key-file), or a sender without one; still waiting")
         if receiver.packets_malformed:  # something is sent there, but nothing this listener can play
             return (f"nothing playable heard for {now - receiver.started_s:.0f} s on {where}: "
                     f"{receiver.packets_malformed} packets refused, the last: {receiver.last_wire_error}")
@@ -29,8 +35,10 @@ def status_line(receiver: Receiver, now: float, where: str) -> str:
     stats = receiver.stats(now)
     name = receiver.station_name or "?"
     title = f" — {receiver.title}" if receiver.title else ""
+    strangers = receiver.strangers.describe()
     return (f"{name}{title} | {state.value} | buffer {receiver.buffered_s() * 1e3:.0f} ms | "
-            f"lost {stats['packets_lost']} | {_latency(stats)}{_offset(receiver)}")
+            f"lost {stats['packets_lost']} | {_latency(stats)}{_offset(receiver)}"
+            + (f" | {strangers}" if strangers else ""))
 
 
 def _latency(stats: dict[str, object]) -> str:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import stat
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 Number = TypeVar("Number", int, float)
 
 from rtpwire.net import check_group
+from rtpwire.srtp import KeyFileError, parse_key
 
 DEFAULT_GROUP = "239.255.0.1"
 DEFAULT_PORT = 5004
@@ -57,3 +61,29 @@ def add_network_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument("--interface", default=DEFAULT_INTERFACE,
                         help=f"address or name of the interface to {verb} on (default {DEFAULT_INTERFACE}: "
                              "loopback, this machine only; give a LAN interface to reach other machines)")
+
+
+def add_key_argument(parser: argparse.ArgumentParser) -> None:
+    """--key-file: the SRTP key the station and its listeners share."""
+    parser.add_argument("--key-file", type=Path, metavar="FILE",
+                        help="SRTP: encrypt and authenticate the stream (AES_CM_128_HMAC_SHA1_80) with the base64 "
+                             "master key and salt in FILE, shared by the station and its listeners "
+                             "(`python -m station --gen-key > FILE` makes one); announcements never carry it")
+
+
+def read_key(parser: argparse.ArgumentParser, path: Path | None) -> bytes | None:
+    """The key `--key-file` names, None without one; a file that holds no key is a usage error (exit 2). A key
+    others can read is used, with a warning: it is only as secret as its file."""
+    if path is None:
+        return None
+    try:
+        key = parse_key(path.read_text(errors="replace"))
+        mode = path.stat().st_mode
+    except OSError as e:
+        parser.error(f"cannot read the key file {path}: {e.strerror or e}")
+    except KeyFileError as e:
+        parser.error(f"key file {path}: {e}")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        print(f"{parser.prog}: warning: the key file {path} is readable by others (chmod 600 {path})",
+              file=sys.stderr)
+    return key

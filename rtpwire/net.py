@@ -16,7 +16,8 @@ import ipaddress
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 RECEIVE_BUFFER_BYTES = 1 << 20  # rides out a second of scheduling hiccups at ~200 packets/s
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux value; Python does not always export it
@@ -24,6 +25,21 @@ SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
 TIMESPEC = struct.Struct("@qq")
 MAX_DATAGRAM_BYTES = 65536
 Address = tuple[str, int]
+
+
+class DatagramSender(Protocol):
+    def send(self, data: bytes, /) -> int: ...
+
+
+class SealedSender:
+    """A connected socket whose datagrams are sealed (SRTP-protected) on their way out: the sender never knows."""
+
+    def __init__(self, sock: socket.socket, seal: Callable[[bytes], bytes]) -> None:
+        self._sock = sock
+        self._seal = seal
+
+    def send(self, data: bytes, /) -> int:
+        return self._sock.send(self._seal(data))
 
 
 class NetworkError(Exception):

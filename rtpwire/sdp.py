@@ -4,13 +4,15 @@ carries, and ffmpeg, ffplay and VLC read and write.
 A description is a small frozen dataclass, `StreamDescription.parse(text)` and `str(description)`, like the
 packets. Parsing takes only what joining and playing the stream needs: its origin, name and title, the group
 and port, and the first L16 audio format it offers (a static type, 10 or 11, or a dynamic one given by an
-`a=rtpmap`). Everything else (other media, bandwidths, attributes of other tools) is skipped, as RFC 8866 asks
+`a=rtpmap`), whether it is encrypted (RTP/SAVP) and the one source it comes from (`a=source-filter`, RFC
+4570). Everything else (other media, bandwidths, attributes of other tools) is skipped, as RFC 8866 asks
 of a receiver. A description that offers nothing playable raises the one WireError, saying what it offers
 instead: descriptions come from the network (SAP) as well as from files.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -20,7 +22,9 @@ from rtpwire.net import check_group
 
 MAX_RATE = 384_000  # the highest rate a sound card plays; beyond is not audio
 LINE = re.compile(r"^([a-z])=(.*)$")
-RTPMAP = re.compile(r"^(\d+) ([^/\s]+)/(\d+)(?:/(\d+))?$")
+# ASCII digits, and few of them: int() refuses more than 4300 (a ValueError of its own), and no field needs 10
+RTPMAP = re.compile(r"^(\d{1,9}) ([^/\s]+)/(\d{1,9})(?:/(\d{1,9}))?$", re.ASCII)
+AVP, SAVP = "RTP/AVP", "RTP/SAVP"  # plain RTP; SRTP (RFC 3711)
 MAX_DESCRIPTION_CHARS = 8192  # far more than a stream needs; anything longer is not worth reading
 
 
@@ -64,6 +68,8 @@ class StreamDescription:
     title: str = ""  # i=: what is playing, when the description is announced
     ptime_ms: float | None = None  # audio per packet
     tool: str = ""  # a=tool: what made it
+    source: str | None = None  # a=source-filter (RFC 4570): the only address the stream comes from
+    encrypted: bool = False  # RTP/SAVP: SRTP, whose key the description never carries
 
     def __str__(self) -> str:
         """The description as SDP text, with the CRLF line ends RFC 8866 asks for."""
@@ -72,7 +78,8 @@ class StreamDescription:
         lines += [f"i={_one_line(self.title)}"] if self.title else []
         lines += [f"c=IN IP4 {self.group}" + ("" if self.ttl is None else f"/{self.ttl}"), "t=0 0"]
         lines += [f"a=tool:{_one_line(self.tool)}"] if self.tool else []
-        lines += ["a=recvonly", f"m=audio {self.port} RTP/AVP {fmt.payload_type}",
+        lines += [f"a=source-filter: incl IN IP4 {self.group} {self.source}"] if self.source else []
+        lines += ["a=recvonly", f"m=audio {self.port} {SAVP if self.encrypted else AVP} {fmt.payload_type}",
                   f"a=rtpmap:{fmt.payload_type} L16/{fmt.rate}/{fmt.channels}"]
         lines += [f"a=ptime:{self.ptime_ms:g}"] if self.ptime_ms is not None else []
         return "\r\n".join(lines) + "\r\n"
@@ -102,7 +109,9 @@ class StreamDescription:
             group, ttl = _connection(address)
             return cls(origin=Origin.parse(origin), name=session.one("s") or "", group=group, port=section.port,
                        fmt=fmt, ttl=ttl, title=session.one("i") or "", ptime_ms=ptime_ms,
-                       tool=session.attribute("tool") or "")
+                       tool=session.attribute("tool") or "",
+                       source=_source(section.attribute("source-filter") or session.attribute("source-filter")),
+                       encrypted=section.encrypted)
         if not offered:
             raise WireError("SDP describes no RTP audio stream")
         raise WireError(f"SDP offers no L16 audio (offered: {', '.join(offered)}); this listener plays L16 only")
@@ -115,6 +124,7 @@ class _Section:
     lines: list[tuple[str, str]] = field(default_factory=list)
     port: int = 0
     payload_types: list[int] = field(default_factory=list)
+    encrypted: bool = False
 
     def one(self, kind: str) -> str | None:
         return next((value for key, value in self.lines if key == kind), None)
@@ -158,14 +168,15 @@ def _media_section(value: str) -> _Section | None:
     if len(fields) < 4:
         raise WireError(f"SDP m= line has {len(fields)} fields, expected at least 4 (media port proto format)")
     media, port_text, proto, *types = fields
-    if media != "audio" or proto != "RTP/AVP":
+    if media != "audio" or proto not in (AVP, SAVP):
         return None
-    port = port_text.split("/")[0]
-    if not port.isdigit() or not 1 <= int(port) <= 65534:
-        raise WireError(f"SDP m= port {port_text!r} is not a port from 1 to 65534 (RTCP uses the next one)")
-    if not all(t.isdigit() and int(t) < 128 for t in types):
-        raise WireError(f"SDP m= payload types {' '.join(types)!r} are not RTP payload types (0-127)")
-    return _Section(port=int(port), payload_types=[int(t) for t in types])
+    port = _number(port_text.split("/")[0], 65534)
+    if port is None or port < 1:
+        raise WireError(f"SDP m= port {port_text[:20]!r} is not a port from 1 to 65534 (RTCP uses the next one)")
+    payload_types = [number for t in types if (number := _number(t, 127)) is not None]
+    if len(payload_types) != len(types):
+        raise WireError(f"SDP m= payload types {' '.join(types)[:40]!r} are not RTP payload types (0-127)")
+    return _Section(port=port, payload_types=payload_types, encrypted=proto == SAVP)
 
 
 def _playable(section: _Section, offered: list[str]) -> tuple[AudioFormat | None, float | None]:
@@ -220,10 +231,37 @@ def _connection(value: str) -> tuple[str, int | None]:
         group = check_group(address)
     except ValueError as e:
         raise WireError(f"SDP c= address: {e}; this listener joins multicast streams") from None
-    ttl = rest[0] if rest else None
-    if ttl is not None and not (ttl.isdigit() and int(ttl) <= 255):
-        raise WireError(f"SDP c= TTL {ttl!r} is not a number from 0 to 255")
-    return group, None if ttl is None else int(ttl)
+    if not rest:
+        return group, None
+    ttl = _number(rest[0], 255)
+    if ttl is None:
+        raise WireError(f"SDP c= TTL {rest[0][:20]!r} is not a number from 0 to 255")
+    return group, ttl
+
+
+def _number(text: str, at_most: int) -> int | None:
+    """The value of `text` if it is a number in ASCII digits up to `at_most`, else None. Not str.isdigit alone:
+    it passes Unicode digits such as '²', which int() refuses, as it refuses more than 4300 digits."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0") or "0"
+    if len(significant) > len(str(at_most)) or int(significant) > at_most:
+        return None
+    return int(significant)
+
+
+def _source(value: str | None) -> str | None:
+    """The one source an `a=source-filter: incl IN IP4 GROUP SOURCE` admits; None if there is no such filter
+    (an exclusion, several sources or a wildcard say nothing this listener can lock onto)."""
+    if value is None:
+        return None
+    fields = value.split()
+    if len(fields) != 5 or fields[:3] != ["incl", "IN", "IP4"]:
+        return None
+    try:
+        return str(ipaddress.IPv4Address(fields[4]))
+    except ValueError:
+        raise WireError(f"SDP a=source-filter source {fields[4][:40]!r} is not an IPv4 address") from None
 
 
 def _one_line(text: str) -> str:

@@ -17,15 +17,16 @@ from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
-from rtpwire.cli import add_network_arguments, ranged
+from rtpwire.cli import add_key_argument, add_network_arguments, ranged, read_key
 from rtpwire.errors import WireError
 from rtpwire.histogram import Histogram
-from rtpwire.net import (Address, NetworkError, drain, interface_address, open_receiver, open_sender,
-                         open_unicast_server)
+from rtpwire.net import (Address, DatagramSender, NetworkError, SealedSender, drain, interface_address,
+                         open_receiver, open_sender, open_unicast_server)
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from rtpwire.sap import sap_address
 from rtpwire.sdp import Origin, StreamDescription
+from rtpwire.srtp import SrtpReceiver, SrtpSender, generate_key
 from rtpwire.stats_file import StatsFile
 from rtpwire.timesync import TimeRequest
 from rtpwire.wallclock import wall_minus_monotonic_s
@@ -72,6 +73,7 @@ class StationConfig:
     realtime: bool  # pace under real-time scheduling, the rest ahead of normal processes, if permitted
     sdp_path: Path | None = None  # write the stream's SDP description here
     sap: bool = True  # announce the stream (SAP) on its scope's announcement group
+    key: bytes | None = None  # SRTP's master key and salt: the stream is encrypted and authenticated
 
     @property
     def fmt(self) -> AudioFormat:
@@ -93,11 +95,13 @@ class StationConfig:
                 f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
 
     def describe(self, session_id: int) -> StreamDescription:
-        """The stream's SDP description (nothing playing yet): its origin is the sending interface's address."""
-        origin = Origin(username="-", session_id=str(session_id), version="1",
-                        address=interface_address(self.interface))
+        """The stream's SDP description (nothing playing yet): its origin, and its one source, are the sending
+        interface's address."""
+        address = interface_address(self.interface)
+        origin = Origin(username="-", session_id=str(session_id), version="1", address=address)
         return StreamDescription(origin=origin, name=self.name, group=self.group, port=self.port, fmt=self.fmt,
-                                 ttl=self.ttl, ptime_ms=self.frame_ms, tool=TOOL)
+                                 ttl=self.ttl, ptime_ms=self.frame_ms, tool=TOOL, source=address,
+                                 encrypted=self.key is not None)
 
 
 def parse_args(argv: list[str] | None = None) -> StationConfig:
@@ -125,6 +129,9 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                              "to): an index or name from --list-devices, or a PulseAudio source such as "
                              "SINK.monitor to rebroadcast what this machine plays (default: the default input)")
     parser.add_argument("--list-devices", action="store_true", help="list the audio input devices and exit")
+    add_key_argument(parser)
+    parser.add_argument("--gen-key", action="store_true",
+                        help="print a fresh SRTP key (base64) for --key-file, and exit")
     parser.add_argument("--latency-ms", type=ranged(float, 1, MAX_LATENCY_US / 1000),
                         default=DEFAULT_LATENCY_S * 1000,
                         help="announced to listeners: each plays every sample this long after the station's "
@@ -149,12 +156,16 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
     if args.list_devices:
         print(list_devices("input"))
         parser.exit()
+    if args.gen_key:
+        print(generate_key())
+        parser.exit()
     config = StationConfig(paths=args.paths, group=args.group, port=args.port, interface=args.interface,
                            ttl=args.ttl, name=args.name, once=args.once, frame_ms=args.frame_ms,
                            channels=1 if args.mono else 2, stats_json=args.stats_json, mic=args.mic,
                            latency_ms=args.latency_ms,
                            time_port=args.port + 2 if args.time_port is None else args.time_port,
-                           realtime=args.realtime, sdp_path=args.sdp, sap=args.sap)
+                           realtime=args.realtime, sdp_path=args.sdp, sap=args.sap,
+                           key=read_key(parser, args.key_file))
     payload = config.samples_per_packet * config.fmt.bytes_per_frame
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
@@ -237,9 +248,16 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
                         name=config.name, latency_s=config.latency_ms / 1000)
     audience = AudienceFeed(Audience(ssrc, config.fmt.rate,
                                      session_bandwidth_bytes_per_s(config.fmt, config.samples_per_packet),
-                                     wall_offset_s=wall_minus_monotonic_s()), reports_sock)
+                                     wall_offset_s=wall_minus_monotonic_s(),
+                                     srtp=SrtpReceiver(config.key) if config.key is not None else None),
+                            reports_sock)
+    rtp_out: DatagramSender = rtp_sock
+    rtcp_out: DatagramSender = rtcp_sock
+    if config.key is not None:
+        srtp = SrtpSender(config.key)  # used by the sending thread only
+        rtp_out, rtcp_out = SealedSender(rtp_sock, srtp.protect), SealedSender(rtcp_sock, srtp.protect_rtcp)
     broadcaster = Broadcaster(source, mic, functools.partial(Microphone.open, fmt=config.fmt), packetizer,
-                              reporter, rtp_sock, rtcp_sock, config.samples_per_packet, notify=_error,
+                              reporter, rtp_out, rtcp_out, config.samples_per_packet, notify=_error,
                               live_spec=config.mic or None, audience=audience, realtime=config.realtime)
     time_service = TimeService(time_sock, broadcaster.wall_offset_s) if time_sock is not None else None
     sap_lock = threading.Lock()  # the console (STATUS) and the announcements both move the description on
@@ -256,7 +274,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGUSR1, stats.write_soon)
-    _say(f"on the air: {config.name!r} on {config.link()}")
+    _say(f"on the air: {config.name!r} on {config.link()}"
+         + (", encrypted (SRTP)" if config.key is not None else ""))
     _say(f"listeners play {config.latency_ms:g} ms after the station's clock" + (
         f"; time service on {time_sock.getsockname()[0]}:{config.time_port} (for listeners' --time-sync)"
         if time_sock is not None else ""))

@@ -18,6 +18,7 @@ from rtpwire.errors import WireError
 from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, ReportBlock, SourceDescription, ntp_from_unix, parse_compound
 from rtpwire.rtcp_timing import RTCP_BANDWIDTH_FRACTION, averaged_rtcp_bytes, member_timeout_s
 from rtpwire.seqnum import wrap_diff
+from rtpwire.srtp import SrtpReceiver
 
 EXPIRY_FLOOR_S = 30.0
 NO_LISTENERS = "no listeners reporting (a listener appears with its first receiver report, seconds after joining)"
@@ -54,9 +55,12 @@ class Roster(Protocol):
 class Audience:
     """The listeners heard on the RTCP port, keyed by SSRC. Malformed datagrams are counted, never raised."""
 
-    def __init__(self, own_ssrc: int, rate: int, session_bandwidth_bytes_per_s: float, wall_offset_s: float) -> None:
+    def __init__(self, own_ssrc: int, rate: int, session_bandwidth_bytes_per_s: float, wall_offset_s: float,
+                 srtp: SrtpReceiver | None = None) -> None:
         """`wall_offset_s`: wall-clock minus monotonic time, to read the arrival of a report on the NTP clock
-        the listener's round-trip figures refer to."""
+        the listener's round-trip figures refer to. `srtp`: reports are SRTCP, and only those that authenticate
+        count."""
+        self._srtp = srtp
         self._own_ssrc = own_ssrc
         self._rate = rate
         self._rtcp_bandwidth_bytes_per_s = session_bandwidth_bytes_per_s * RTCP_BANDWIDTH_FRACTION
@@ -68,7 +72,7 @@ class Audience:
 
     def on_rtcp(self, data: bytes, now: float) -> None:
         try:
-            packets = parse_compound(data)
+            packets = parse_compound(self._srtp.unprotect_rtcp(data) if self._srtp is not None else data)
         except WireError as e:
             self.malformed += 1
             self.last_wire_error = str(e)

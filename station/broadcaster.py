@@ -11,12 +11,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from socket import socket
 from typing import Protocol, TypeVar
 
 import numpy as np
 
 from rtpwire.histogram import Histogram
+from rtpwire.net import DatagramSender
 from rtpwire.nowplaying import NowPlaying
 from rtpwire.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError
@@ -76,7 +76,7 @@ class StationStatus:
 
 class Broadcaster:
     def __init__(self, files: FileSource | None, live: LiveSource | None, open_live: OpenLive,
-                 packetizer: Packetizer, reporter: Reporter, rtp_sock: socket, rtcp_sock: socket,
+                 packetizer: Packetizer, reporter: Reporter, rtp_sock: DatagramSender, rtcp_sock: DatagramSender,
                  samples_per_packet: int, notify: Callable[[str], None], live_spec: str | None = None,
                  audience: Roster | None = None, realtime: bool = False) -> None:
         """On the air first: `live` if given (opened from `live_spec`), else `files`, which FILES and a failing
@@ -240,7 +240,7 @@ class Broadcaster:
             queue_length=queue_length,
         )
 
-    def _send(self, sock: socket, data: bytes) -> None:
+    def _send(self, sock: DatagramSender, data: bytes) -> None:
         try:
             sock.send(data)
         except OSError as e:  # e.g. the interface went down: keep pacing, the network may come back

@@ -19,6 +19,11 @@ from station.queue import REPEAT_MODES, QueueError, QueueItem, QueueListing
 from station.source import FileSource
 
 ADDED_LISTED_AT_MOST = 5  # an ADD of more tracks than this is answered with their numbers only
+# A queue position: at most 9 digits, past any queue, so that int() stays within its 4300-digit limit (beyond it,
+# it raises a ValueError of its own).
+POSITION = re.compile(r"0*[1-9][0-9]{0,8}")
+# Past the end of any track (over 30 years); much further, counting the samples to get there overflows a float.
+MAX_SEEK_S = 1e9
 
 
 class CommandError(ValueError):
@@ -74,7 +79,7 @@ class Positions(Arguments):
         words = text.split()
         if not words and self.optional:
             return ()
-        if len(words) != self.count or not all(re.fullmatch(r"0*[1-9][0-9]*", word) for word in words):
+        if len(words) != self.count or not all(POSITION.fullmatch(word) for word in words):
             expected = "a queue position" if self.count == 1 else f"{self.count} queue positions"
             raise CommandError(f"{name} takes {expected} (a number from 1, as QUEUE lists them), got {_got(text)}")
         return tuple(int(word) for word in words)
@@ -95,7 +100,7 @@ class Choice(Arguments):
 @dataclass(frozen=True)
 class Percent(Arguments):
     def parse(self, name: str, text: str) -> tuple[Argument, ...]:
-        match = re.fullmatch(r"([0-9]+)\s*%?", text.strip())
+        match = re.fullmatch(r"0*([0-9]{1,3})\s*%?", text.strip())  # leading zeros aside, 100 has 3 digits
         if match is None or int(match[1]) > 100:
             raise CommandError(f"{name} takes a number from 0 to 100, got {_got(text)}")
         return (int(match[1]),)
@@ -108,7 +113,10 @@ class SeekTarget(Arguments):
         if match is None:
             raise CommandError(f"{name} takes seconds (90, or +10 / -5 from here) or MM:SS (1:30), got {_got(text)}")
         sign, minutes, seconds, plain = match.groups()
-        value = float(plain) if plain is not None else 60.0 * int(minutes) + int(seconds)
+        value = float(plain) if plain is not None else 60.0 * float(minutes) + int(seconds)
+        if value > MAX_SEEK_S:  # float() reads 400 digits as inf
+            raise CommandError(f"{name} goes at most {MAX_SEEK_S:.0f} seconds from the start or from here, "
+                               f"got {_got(text)}")
         return (Seek(-value if sign == "-" else value, relative=bool(sign)),)
 
 

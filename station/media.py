@@ -20,6 +20,9 @@ AUDIO_SUFFIXES = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".flac", ".m4a", ".aa
                   ".webm", ".mka"}
 
 
+MAX_TRACK_S = 2 * 3600.0  # decoded, two hours are 1.3 GB of PCM: a longer file is refused, not swapped for
+
+
 class MediaError(Exception):
     """A file that cannot be played; the message names it and says why."""
 
@@ -31,7 +34,9 @@ class Track:
 
     @property
     def title(self) -> str:
-        return self.path.stem
+        """The file's name, as text that can be sent: a name that is not UTF-8 (Latin-1 from an old disk) gets
+        U+FFFD where its bytes do not decode, not the lone surrogates Python keeps them as."""
+        return self.path.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
     def duration_s(self, fmt: AudioFormat) -> float:
         return len(self.pcm) / fmt.rate
@@ -68,6 +73,10 @@ def decode_file(path: Path, rate: int, channels: int) -> bytes:
         raise MediaError(f"{path}: cannot read (permission denied or missing)")
     if path.stat().st_size == 0:
         raise MediaError(f"{path}: empty file")
+    duration_s = _duration_s(path)
+    if duration_s is not None and duration_s > MAX_TRACK_S:
+        raise MediaError(f"{path}: too long to play ({duration_s / 3600:.1f} hours; at most "
+                         f"{MAX_TRACK_S / 3600:g}: split it)")
     try:
         segment = AudioSegment.from_file(path)
     except CouldntDecodeError as e:
@@ -79,6 +88,17 @@ def decode_file(path: Path, rate: int, channels: int) -> bytes:
     if len(segment.raw_data) == 0:
         raise MediaError(f"{path}: holds no audio")
     return segment.raw_data
+
+
+def _duration_s(path: Path) -> float | None:
+    """What ffprobe says a file lasts, from its headers, before anything is decoded; None if it cannot say
+    (decoding then tells what is wrong)."""
+    from pydub.utils import mediainfo_json
+
+    try:
+        return float(mediainfo_json(str(path)).get("format", {})["duration"])
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
 
 
 class MediaLoader:

@@ -84,15 +84,17 @@ class Launcher:
         return address
 
     def start(self, module: str, *args: str, stdin: bool = False, env: dict[str, str] | None = None,
-              group: str | None = None, port: int | None = None, on_group: bool = True) -> Proc:
+              group: str | None = None, port: int | None = None, on_group: bool = True,
+              prefix: tuple[str, ...] = ()) -> Proc:
         """`python -m module` on the test's group and port, or on `group` and `port` when given; with `on_group`
-        False, on none (a listener finding its stream in an SDP file or by a station's name)."""
+        False, on none (a listener finding its stream in an SDP file or by a station's name). `prefix` runs it
+        through another command (setpriv)."""
         name = f"{module}-{len(self.procs)}"
         out, err = self.tmp_path / f"{name}.out", self.tmp_path / f"{name}.err"
         env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         where = ["--group", group or self.group, "--port", str(port or self.port)] if on_group else []
         popen = subprocess.Popen(
-            [sys.executable, "-m", module, *where, "--interface", "127.0.0.1", *args],
+            [*prefix, sys.executable, "-m", module, *where, "--interface", "127.0.0.1", *args],
             cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=out.open("w"), stderr=err.open("w"))
         proc = Proc(popen, out, err)

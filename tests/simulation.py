@@ -30,6 +30,7 @@ class Datagram:
     time_s: float  # sent, or arrived once through a link
     is_rtp: bool
     data: bytes
+    source: tuple[str, int] | None = None  # the sender's address; None: unknown (not checked)
 
 
 def tone_pcm(seconds: float, seed: int = 1) -> np.ndarray:
@@ -102,7 +103,7 @@ def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, ji
             rtp_index += 1
             if drop_rtp and rtp_index in drop_rtp:
                 continue
-        arrived += [Datagram(at_s, d.is_rtp, data) for at_s, data in impairer.process(d.data, d.time_s)]
+        arrived += [Datagram(at_s, d.is_rtp, data, d.source) for at_s, data in impairer.process(d.data, d.time_s)]
     return sorted(arrived, key=lambda d: d.time_s)
 
 
@@ -128,7 +129,7 @@ class Playout:
             while self._next is not None and self._next.time_s <= now:
                 d = self._next
                 if d.time_s >= self._from_s:
-                    (self._receiver.on_rtp if d.is_rtp else self._receiver.on_rtcp)(d.data, d.time_s)
+                    (self._receiver.on_rtp if d.is_rtp else self._receiver.on_rtcp)(d.data, d.time_s, d.source)
                 self._next = next(self._arrivals, None)
             out.append(self._receiver.read(PERIOD_FRAMES, now))
             self._period += 1

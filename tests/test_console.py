@@ -768,3 +768,40 @@ def test_every_command_has_usage_starting_with_its_name_and_help():
         assert spec.usage.split()[0] == name
         assert spec.help and not spec.help.endswith(".")
 
+
+
+# Found by tests/test_fuzz.py: each of these raised a bare ValueError or OverflowError, not a CommandError.
+
+def test_volume_with_4301_digits_is_refused():
+    """int() refuses more than 4300 digits with a ValueError of its own."""
+    with pytest.raises(CommandError, match=r"^VOLUME takes a number from 0 to 100, got '1111"):
+        parse_command("volume " + "1" * 4301)
+    assert parse_command("volume " + "0" * 4301) == Command("VOLUME", (0,))  # what fuzzing found: zero, at length
+
+
+def test_volume_with_leading_zeros_still_reads():
+    assert parse_command("volume 0000050") == Command("VOLUME", (50,))
+    assert parse_command("volume 000") == Command("VOLUME", (0,))
+
+
+def test_queue_position_with_4301_digits_is_refused():
+    with pytest.raises(CommandError, match=r"^REMOVE takes a queue position \(a number from 1, as QUEUE lists them\)"):
+        parse_command("remove " + "1" * 4301)
+
+
+def test_queue_position_with_leading_zeros_still_reads():
+    assert parse_command("move 007 0000000000001") == Command("MOVE", (7, 1))
+
+
+@pytest.mark.parametrize("target", ["9" * 400, "1" + "0" * 305, "+" + "1" * 4301 + ":00", "1000000001"])
+def test_seek_beyond_any_track_is_refused(target):
+    """400 digits read as inf, 1e305 s overflow the sample count when the station seeks; 4301 minutes' digits are
+    past int()."""
+    with pytest.raises(CommandError) as info:
+        parse_command(f"seek {target}")
+    assert str(info.value).startswith("SEEK goes at most 1000000000 seconds from the start or from here, got ")
+
+
+def test_seek_to_the_limit_still_reads():
+    assert parse_command("seek 1000000000") == Command("SEEK", (Seek(1e9),))
+    assert parse_command("seek -16666666:40") == Command("SEEK", (Seek(-1e9, relative=True),))

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from test_sdp import FFMPEG_48K_STEREO, OUR_STATION
+from test_sdp import FFMPEG_48K_STEREO, OUR_STATION, OUR_STATION_SDP
 
 from listener.directory import Directory
 from rtpwire.sap import SapPacket
@@ -92,3 +92,12 @@ def test_unplayable_announcements_are_counted_with_the_reason():
     assert directory.last_unplayable == "SAP deletion names no session: its payload has no o= line"
     assert directory.unplayable == 4
     assert directory.stations() == []
+
+
+def test_an_announcement_whose_payload_type_has_4301_digits_is_counted_not_raised():
+    """Found by tests/test_fuzz.py: int() refused it with a ValueError of its own, out of `on_sap`."""
+    sdp = OUR_STATION_SDP.replace("RTP/AVP 10", "RTP/AVP " + "1" * 4301)
+    directory = Directory()
+    directory.on_sap(bytes(SapPacket.announcing("10.0.0.5", sdp)), now=1.0)
+    assert (directory.stations(), directory.unplayable) == ([], 1)
+    assert directory.last_unplayable.startswith("SDP m= payload types '1111")

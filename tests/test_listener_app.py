@@ -128,13 +128,13 @@ class LoggedReceiver(Receiver):
         super().__init__(ReceiverConfig(L16_STEREO, 0.06, wall_offset_s=0.0), time.monotonic())
         self.log: list[tuple[str, float]] = []
 
-    def on_rtp(self, data: bytes, now: float) -> None:
+    def on_rtp(self, data: bytes, now: float, source: tuple[str, int] | None = None) -> None:
         self.log.append(("rtp", now))
-        super().on_rtp(data, now)
+        super().on_rtp(data, now, source)
 
-    def on_rtcp(self, data: bytes, now: float) -> None:
+    def on_rtcp(self, data: bytes, now: float, source: tuple[str, int] | None = None) -> None:
         self.log.append(("rtcp", now))
-        super().on_rtcp(data, now)
+        super().on_rtcp(data, now, source)
 
     def read(self, frames: int, now: float):
         self.log.append(("read", now))
@@ -166,7 +166,9 @@ def test_the_paced_loop_replays_arrivals_and_deadlines_in_time_order(monkeypatch
         if len(calls) != 2:
             return deque()
         first = calls[0]
-        return deque([(first + 0.005, True, b"rtp"), (first + 0.015, False, b"rtcp"), (first + 0.025, True, b"rtp")])
+        station = ("127.0.0.1", 40000)
+        return deque([(first + 0.005, True, b"rtp", station), (first + 0.015, False, b"rtcp", station),
+                      (first + 0.025, True, b"rtp", station)])
 
     monkeypatch.setattr(app, "_arrivals", arrivals)
     start_s = time.monotonic()

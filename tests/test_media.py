@@ -157,6 +157,22 @@ def test_decode_wav_header_without_samples(tmp_path):
     assert str(info.value) == f"{path}: holds no audio"
 
 
+def test_decode_huge_file_is_refused_before_decoding(tmp_path):
+    """A 4 GB WAV (sparse: its header says 4 GB of 22.05 kHz mono) is 16 GB decoded: its length is read
+    from its header, and the file refused, without its samples being read."""
+    header = bytearray(_write_wav(tmp_path / "whole.wav").read_bytes()[:44])
+    size = 4_000_000_000
+    header[4:8] = (size - 8).to_bytes(4, "little")
+    header[40:44] = (size - 44).to_bytes(4, "little")
+    path = tmp_path / "huge.wav"
+    with path.open("wb") as f:
+        f.write(header)
+        f.truncate(size)
+    with pytest.raises(MediaError) as info:
+        decode_file(path, RATE, 2)
+    assert str(info.value) == f"{path}: too long to play (25.2 hours; at most 2: split it)"
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
                     reason="root reads files whatever their permissions")
 def test_decode_unreadable_file(tmp_path):
@@ -186,6 +202,13 @@ def test_decode_folder_is_not_audio(tmp_path):
 
 
 # Track and MediaLoader.track (with hand-made futures: no worker process is started)
+
+
+def test_track_title_of_a_name_that_is_not_utf8_can_be_sent():
+    """b'caf\xe9.wav' (Latin-1) reads as 'caf\udce9': the title must encode, for RTCP and SAP."""
+    title = Track(Path(os.fsdecode(b"caf\xe9.wav")), np.zeros((1, 2), dtype=np.int16)).title
+    assert title == "caf\ufffd"
+    assert title.encode("utf-8") == b"caf\xef\xbf\xbd"
 
 
 def test_track_title_and_duration():

@@ -10,12 +10,16 @@ from simulation import (PERIOD_FRAMES, SPP, WALL_OFFSET_S, Datagram, Playout, au
 
 from listener.concealment import FADE_S, FULL_S, SPLICE_S
 from listener.receiver import CLOCK_WAIT_S, LatencySource, Receiver, ReceiverConfig, State
+from listener.strangers import REMEMBERED
 from rtpwire.audio import L16_MONO, L16_STEREO
 from rtpwire.nowplaying import NowPlaying
 from rtpwire.rtcp import (SDES_CNAME, App, Bye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, compound,
                           ntp_from_unix,
                           parse_compound)
 from rtpwire.rtp import RtpPacket
+from rtpwire.srtp import SrtpSender
+from station.packetizer import Packetizer
+from station.schedule import Schedule
 
 LATENCY_S = 0.06
 SPLICE_SAMPLES = L16_STEREO.samples_for(SPLICE_S)
@@ -342,9 +346,12 @@ def test_a_flood_of_stray_packets_neither_grows_memory_nor_disturbs_the_stream()
     assert np.array_equal(out, expected) and np.array_equal(audible(out), source)
     stats = flooded.stats(1.3)
     assert stats["packets_too_far"] == 4000 and stats["packets_foreign"] == 2000
-    assert {k: v for k, v in stats.items() if k not in ("packets_too_far", "packets_foreign")} == \
-        {k: v for k, v in clean.stats(1.3).items() if k not in ("packets_too_far", "packets_foreign")}
-    assert footprint(flooded) == footprint(clean)
+    assert stats["other_senders"] == REMEMBERED  # 2000 strangers, the first few remembered
+    counts = ("packets_too_far", "packets_foreign", "other_senders")
+    assert {k: v for k, v in stats.items() if k not in counts} == \
+        {k: v for k, v in clean.stats(1.3).items() if k not in counts}
+    assert footprint(flooded) - footprint(flooded.strangers) == footprint(clean) - footprint(clean.strangers)
+    assert footprint(flooded.strangers) <= 8 * REMEMBERED
 
 
 def test_loss_and_duplicates_counted_exactly_on_a_lossy_link():
@@ -729,3 +736,139 @@ def test_a_step_of_the_schedule_beyond_a_few_ms_is_jumped_not_steered():
     assert abs(r.playout_offset_s) <= 0.0005
     playout.until(6.0)
     assert r.stats(6.0)["resyncs"] == 1
+
+
+# --- who is listened to: the station's own addresses, SRTP ---------------------------------------------------
+
+KEY = bytes(range(30))
+STATION_RTP = ("10.0.0.1", 40000)
+STATION_RTCP = ("10.0.0.1", 40001)
+
+
+def from_station(datagrams: list[Datagram]) -> list[Datagram]:
+    return [replace(d, source=STATION_RTP if d.is_rtp else STATION_RTCP) for d in datagrams]
+
+
+def forgery(packet: RtpPacket) -> RtpPacket:
+    """Silence in the station's name, numbered to come before its own packets."""
+    return replace(packet, payload=bytes(len(packet.payload)), sequence=(packet.sequence + 3) & 0xFFFF)
+
+
+def test_forged_packets_of_the_stations_ssrc_from_another_address_are_ignored():
+    """A stranger copies the station's SSRC and sends its own audio, timed to play, and a BYE: neither is heard;
+    the stream plays bit-exact and the forgeries are counted as spoofed."""
+    source = tone_pcm(1.0)
+    genuine = from_station(link(broadcast(source)))
+    forged = [replace(d, data=bytes(forgery(RtpPacket.parse(d.data))), source=("10.0.0.66", 40000),
+                      time_s=d.time_s - 0.002)
+              for d in genuine if d.is_rtp and d.time_s > 0.3]  # once the station is heard: the first is believed
+    bye = compound(Bye((0x1234ABCD,), "gone"))
+    forged.append(Datagram(0.5, False, bye, ("10.0.0.66", 40001)))
+    r = receiver()
+    out = play(r, sorted(genuine + forged, key=lambda d: d.time_s), until_s=1.4)
+    assert np.array_equal(audible(out), source)
+    stats = r.stats(1.4)
+    assert stats["packets_spoofed"] == len(forged)
+    assert stats["packets_foreign"] == 0 and stats["packets_lost"] == 0
+    assert r.strangers.describe().startswith("ignoring SSRC 1234abcd from 10.0.0.66:40000")
+
+
+def test_a_second_station_on_the_group_is_reported_not_mixed_in():
+    source = tone_pcm(1.0)
+    ours = from_station(link(broadcast(source)))
+    other = [replace(d, source=("10.0.0.2", 50000)) for d in link(broadcast(tone_pcm(0.5, seed=2), ssrc=0x5555,
+                                                                              start_s=0.3))]
+    r = receiver()
+    out = play(r, sorted(ours + other, key=lambda d: d.time_s), until_s=1.4)
+    assert np.array_equal(audible(out), source)
+    assert r.stats(1.4)["packets_foreign"] >= len(other)  # RTCP counts each packet of a compound
+    assert r.strangers.describe() == "ignoring SSRC 00005555 from 10.0.0.2:50000"
+
+
+def test_an_announced_source_is_the_only_one_heard_from_the_start():
+    """A stream joined through its description (a=source-filter) ignores whoever else sends first."""
+    impostor = [replace(d, source=("10.0.0.66", 1)) for d in link(broadcast(tone_pcm(1.0, seed=2), ssrc=0x6666,
+                                                                             start_s=0.05))]
+    source = tone_pcm(1.0)
+    r = Receiver(ReceiverConfig(L16_STEREO, LATENCY_S, WALL_OFFSET_S, source_ip="10.0.0.1"), 0.0)
+    out = play(r, sorted(from_station(link(broadcast(source))) + impostor, key=lambda d: d.time_s), until_s=1.4)
+    assert np.array_equal(audible(out), source)
+    assert r.stats(1.4)["packets_foreign"] >= len(impostor)  # RTCP counts each packet of a compound
+
+
+def srtp_broadcast(source: np.ndarray, key: bytes) -> list[Datagram]:
+    sender = SrtpSender(key)
+    return [replace(d, data=sender.protect(d.data) if d.is_rtp else sender.protect_rtcp(d.data))
+            for d in from_station(link(broadcast(source)))]
+
+
+def test_srtp_stream_plays_bit_exact_with_the_key():
+    source = tone_pcm(1.0)
+    r = Receiver(ReceiverConfig(L16_STEREO, LATENCY_S, WALL_OFFSET_S, srtp_key=KEY), 0.0)
+    out = play(r, srtp_broadcast(source, KEY), until_s=1.4)
+    assert np.array_equal(audible(out), source)
+    stats = r.stats(1.4)
+    assert (stats["packets_unauthenticated"], stats["packets_replayed"], stats["packets_malformed"]) == (0, 0, 0)
+    assert r.station_name == "Sim Radio"  # SRTCP opened too
+
+
+def test_srtp_replays_and_strangers_without_the_key_are_refused():
+    source = tone_pcm(1.0)
+    sealed = srtp_broadcast(source, KEY)
+    replays = [replace(d, time_s=d.time_s + 0.05) for d in sealed[:40]]
+    plain = [replace(d, source=("10.0.0.66", 1)) for d in link(broadcast(tone_pcm(1.0, seed=3), ssrc=0x7777,
+                                                                          first_sequence=30000))]
+    r = Receiver(ReceiverConfig(L16_STEREO, LATENCY_S, WALL_OFFSET_S, srtp_key=KEY), 0.0)
+    out = play(r, sorted(sealed + replays + plain, key=lambda d: d.time_s), until_s=1.4)
+    assert np.array_equal(audible(out), source)
+    stats = r.stats(1.4)
+    assert stats["packets_replayed"] == len(replays)
+    assert stats["packets_unauthenticated"] == len(plain)
+
+
+def test_wrong_key_plays_nothing_and_says_authentication_failed():
+    r = Receiver(ReceiverConfig(L16_STEREO, LATENCY_S, WALL_OFFSET_S, srtp_key=bytes(30)), 0.0)
+    out = play(r, srtp_broadcast(tone_pcm(1.0), KEY), until_s=1.4)
+    assert not out.any()
+    assert r.packets_unauthenticated == r.stats(1.4)["packets_unauthenticated"] > 200
+    assert r.state(1.4) is State.WAITING
+
+
+@pytest.mark.parametrize("fmt", [L16_STEREO, L16_MONO], ids=["stereo", "mono"])
+def test_without_the_key_an_encrypted_stream_is_named_not_played_as_noise(fmt):
+    """Mono SRTP payloads are whole frames: decoded, they would be noise. Two consecutive packets show what
+    they are, samples plus a 10-byte tag."""
+    source = tone_pcm(1.0)[:, :fmt.channels]
+    sender = SrtpSender(KEY)
+    sealed = [replace(d, data=sender.protect(d.data) if d.is_rtp else sender.protect_rtcp(d.data))
+              for d in link(list(transmit_in(fmt, source)))]
+    r = Receiver(ReceiverConfig(fmt, LATENCY_S, WALL_OFFSET_S), 0.0)
+    out = play(r, sealed, until_s=2.0)
+    assert not out.any()
+    assert r.state(2.0) is State.ENCRYPTED
+    assert r.stats(2.0)["packets_encrypted"] >= 190
+
+
+def transmit_in(fmt, pcm: np.ndarray):
+    """What a station sending `fmt` sends (the simulation's station is stereo)."""
+    packetizer = Packetizer(fmt, 0x1234ABCD, 1000, 5000)
+    schedule = Schedule(0.1, fmt.rate, SPP)
+    for slot, start in enumerate(range(0, len(pcm), SPP)):
+        yield Datagram(schedule.deadline_s(slot), True, bytes(packetizer.packetize(pcm[start:start + SPP],
+                                                                                  schedule.stream_ts(slot))))
+
+
+def test_other_listeners_reports_lock_nothing():
+    """Joined mid-stream, on the station's own host: another listener's receiver report (from another port of the
+    same address) comes before the station's next sender report. The station's RTCP is still the station's."""
+    genuine = from_station(link(broadcast(tone_pcm(3.0))))
+    joined = [d for d in genuine if d.time_s > 0.5]
+    rtp_first = next(d.time_s for d in joined if d.is_rtp)
+    report = compound(ReceiverReport(0x4444, ()), SourceDescription((SdesChunk(0x4444, ((SDES_CNAME, "l@x"),)),)))
+    other_listener = Datagram(rtp_first + 0.001, False, report, ("10.0.0.1", 51000))
+    r = receiver()
+    play(r, sorted(joined + [other_listener], key=lambda d: d.time_s), until_s=3.6)
+    stats = r.stats(3.6)
+    assert stats["packets_spoofed"] == 0
+    assert r.state(3.6) is State.LEFT  # the station's BYE was believed
+    assert stats["transit_ms"] > 0  # measured on the clock the station's sender reports give

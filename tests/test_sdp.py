@@ -102,8 +102,36 @@ def test_first_l16_among_the_offered_types():
 
 def test_video_and_other_transports_are_skipped():
     description = StreamDescription.parse(with_media("m=video 5000 RTP/AVP 96", "a=rtpmap:96 H264/90000",
-                                                     "m=audio 5002 RTP/SAVP 10", "m=audio 5004 RTP/AVP 11"))
+                                                     "m=audio 5002 UDP/TLS/RTP/SAVPF 10", "m=audio 5004 RTP/AVP 11"))
     assert (description.port, description.fmt) == (5004, L16_MONO)
+    assert not description.encrypted
+
+
+def test_an_encrypted_stream_is_rtp_savp_and_carries_no_key():
+    encrypted = StreamDescription(**{**_fields(OUR_STATION), "encrypted": True})
+    text = str(encrypted)
+    assert "m=audio 6100 RTP/SAVP 10\r\n" in text
+    assert "crypto" not in text and "inline" not in text
+    assert StreamDescription.parse(text).encrypted
+
+
+def test_source_filter_names_the_stations_address():
+    """RFC 4570: a listener joined through the description hears that one source only."""
+    described = StreamDescription(**{**_fields(OUR_STATION), "source": "127.0.0.1"})
+    text = str(described)
+    assert "a=source-filter: incl IN IP4 239.255.41.1 127.0.0.1\r\n" in text
+    assert StreamDescription.parse(text) == described
+
+
+@pytest.mark.parametrize("value", ["excl IN IP4 239.255.1.2 10.0.0.1", "incl IN IP4 239.255.1.2 10.0.0.1 10.0.0.2",
+                                   "incl IN IP6 ff15::1 fe80::1", "incl IN IP4 239.255.1.2"])
+def test_source_filters_that_name_no_single_source_are_not_a_lock(value):
+    assert StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 10", f"a=source-filter: {value}")).source is None
+
+
+def test_a_source_filter_naming_no_address_is_refused():
+    with pytest.raises(WireError, match=r"^SDP a=source-filter source 'nowhere' is not an IPv4 address$"):
+        StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 10", "a=source-filter: incl IN IP4 * nowhere"))
 
 
 def test_media_connection_overrides_the_sessions():
@@ -187,3 +215,51 @@ def test_origin_network_type_must_be_internet():
 
 def _fields(description: StreamDescription) -> dict[str, object]:
     return {name: getattr(description, name) for name in StreamDescription.__dataclass_fields__}
+
+
+# Found by tests/test_fuzz.py: each of these raised a bare ValueError from int(), not a WireError. str.isdigit passes
+# Unicode digits such as '²', which int() refuses; int() refuses more than 4300 digits.
+
+def test_sdp_with_a_superscript_digit_for_port_is_refused():
+    with pytest.raises(WireError, match=r"^SDP m= port '²' is not a port from 1 to 65534 \(RTCP uses the next one\)$"):
+        StreamDescription.parse(with_media("m=audio ² RTP/AVP 10"))
+
+
+def test_sdp_with_a_4301_digit_port_is_refused():
+    with pytest.raises(WireError, match=r"^SDP m= port '0{20}' is not a port from 1 to 65534"):
+        StreamDescription.parse(with_media("m=audio " + "0" * 4301 + " RTP/AVP 10"))
+
+
+def test_sdp_with_a_4301_digit_payload_type_is_refused():
+    with pytest.raises(WireError, match=r"^SDP m= payload types '1{40}' are not RTP payload types \(0-127\)$"):
+        StreamDescription.parse(with_media("m=audio 5004 RTP/AVP " + "1" * 4301))
+    with pytest.raises(WireError, match=r"^SDP offers no L16 audio \(offered: payload type 0\)"):  # zero, at length
+        StreamDescription.parse(with_media("m=audio 5004 RTP/AVP " + "0" * 4301))
+
+
+def test_sdp_with_a_superscript_digit_for_payload_type_is_refused():
+    with pytest.raises(WireError, match=r"^SDP m= payload types '10 ²' are not RTP payload types \(0-127\)$"):
+        StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 10 ²"))
+
+
+def test_sdp_with_a_superscript_digit_for_ttl_is_refused():
+    with pytest.raises(WireError, match=r"^SDP c= TTL '²' is not a number from 0 to 255$"):
+        StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 10", connection="c=IN IP4 239.255.1.2/²"))
+
+
+def test_sdp_with_a_4301_digit_ttl_is_refused():
+    with pytest.raises(WireError, match=r"^SDP c= TTL '1{20}' is not a number from 0 to 255$"):
+        StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 10", connection="c=IN IP4 239.255.1.2/" + "1" * 4301))
+
+
+@pytest.mark.parametrize("rtpmap", ["a=rtpmap:97 L16/" + "4" * 4301, "a=rtpmap:" + "9" * 4301 + " L16/44100",
+                                    "a=rtpmap:97 L16/44100/" + "2" * 4301])
+def test_sdp_with_a_4301_digit_rtpmap_number_is_refused(rtpmap):
+    with pytest.raises(WireError, match=r"^SDP a=rtpmap:'.*' is not 'TYPE ENCODING/RATE\[/CHANNELS\]'$"):
+        StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 97", rtpmap))
+
+
+def test_sdp_numbers_with_leading_zeros_still_read():
+    description = StreamDescription.parse(with_media("m=audio 0005004 RTP/AVP 097", "a=rtpmap:097 L16/048000/02",
+                                                     connection="c=IN IP4 239.255.1.2/001"))
+    assert (description.port, description.fmt, description.ttl) == (5004, AudioFormat(48000, 2, 97), 1)

@@ -3,7 +3,8 @@
 Three listeners play a station's click track into one PulseAudio null sink; its monitor's recording shows each
 click as one impulse if they are in step, and as separate impulses, the spread readable to the sample, if not
 (`bench/sync.py`, which is also the benchmark, explains the measure). The goal is 0.2 ms (9 samples) within 2 s of
-joining; these assert 3 ms (132 samples), a margin over what was measured (see BOUND_MS), and print the figures.
+joining; these assert 1 ms (44 samples), a wide margin over what was measured (see BOUND_MS), so that a shared CI
+machine does not make them flaky, and print the figures.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ from pulse import RATE, PulseServer
 from bench.sync import CLICK_AMPLITUDE, CLICK_PERIOD_S, click_track, describe, measure_clicks, run
 
 SECONDS = 8.0  # of clicks judged: 32 clicks, and the whole test within half a minute
-# The goal is 0.2 ms, not met: the listeners follow the DAC times PortAudio reports to within a few hundredths of a
-# millisecond, but those times, for streams on one PulseAudio sink through its ALSA plugin, disagree by up to about
-# 1.5 ms at times (clicks placed straight at them, with no listener at all, spread that much). Measured here: max
-# 0.3-2.5 ms over 8 s; the bound keeps the test from flaking while still catching a listener out of step.
-BOUND_MS = 3.0
+# Measured with the listeners' libpulse output (`python -m bench.sync`): max 1-3 samples (0.02-0.07 ms), clean or
+# with one listener behind 20 ms of jitter; through PortAudio's ALSA plugin it was up to 1.5 ms, and 6 ms once.
+BOUND_MS = 1.0
 
 
 class OutOfStep(AssertionError):
@@ -36,15 +35,10 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
         yield server
 
 
-JITTERY = ("behind the relay, one run in several still spreads clicks by up to 6 ms (a CI run: p50 0.77 ms, max "
-           "6.2 ms, one click incomplete); not understood yet, issue 6 stays open")
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("jitter_ms", [
     pytest.param(0.0, id="clean"),
-    pytest.param(20.0, id="one-behind-20ms-jitter",
-                 marks=pytest.mark.xfail(raises=OutOfStep, strict=False, reason=JITTERY)),
+    pytest.param(20.0, id="one-behind-20ms-jitter"),
 ])
 def test_listeners_joining_apart_play_every_click_together(pulse: PulseServer, launcher: Launcher,
                                                             tmp_path: Path, jitter_ms: float) -> None:
