@@ -130,9 +130,7 @@ class _Section:
         return next((value for key, value in self.lines if key == kind), None)
 
     def attribute(self, name: str) -> str | None:
-        prefix = name + ":"
-        return next((value[len(prefix):] for key, value in self.lines if key == "a" and value.startswith(prefix)),
-                    None)
+        return next(iter(self.attributes(name)), None)
 
     def attributes(self, name: str) -> list[str]:
         prefix = name + ":"
@@ -182,20 +180,19 @@ def _media_section(value: str) -> _Section | None:
 def _playable(section: _Section, offered: list[str]) -> tuple[AudioFormat | None, float | None]:
     """The first L16 format a media section offers, and its ptime; what it offers otherwise is added to
     `offered`, for the message if nothing is playable."""
-    maps: dict[int, str] = {}
+    maps: dict[int, re.Match[str]] = {}
     for value in section.attributes("rtpmap"):
         match = RTPMAP.match(value.strip())
         if match is None:
             raise WireError(f"SDP a=rtpmap:{value[:40]!r} is not 'TYPE ENCODING/RATE[/CHANNELS]'")
-        maps.setdefault(int(match.group(1)), value.strip())
+        maps.setdefault(int(match.group(1)), match)
     for payload_type in section.payload_types:
-        if payload_type not in maps:
+        match = maps.get(payload_type)
+        if match is None:
             if payload_type in STATIC_FORMATS:
                 return STATIC_FORMATS[payload_type], _ptime(section)
             offered.append(f"payload type {payload_type}")
             continue
-        match = RTPMAP.match(maps[payload_type])
-        assert match is not None
         encoding, rate, channels = match.group(2), int(match.group(3)), int(match.group(4) or 1)
         if encoding.upper() != "L16":
             offered.append(f"{encoding}/{rate}" + (f"/{channels}" if match.group(4) else ""))

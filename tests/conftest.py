@@ -140,6 +140,18 @@ def write_wav(path: Path, pcm: np.ndarray, rate: int = 44100) -> Path:
     return path
 
 
+def sparse_wav(path: Path, size_bytes: int, rate: int = 44100, channels: int = 2) -> Path:
+    """A WAV file whose header says it holds `size_bytes` of samples, all of them a hole in the file (sparse):
+    a huge file that costs no disk, for what must refuse it before reading it."""
+    header = bytearray(write_wav(path, np.zeros((0, channels), dtype=np.int16), rate).read_bytes()[:44])
+    header[4:8] = (size_bytes - 8).to_bytes(4, "little")
+    header[40:44] = (size_bytes - 44).to_bytes(4, "little")
+    with path.open("wb") as f:
+        f.write(header)
+        f.truncate(size_bytes)
+    return path
+
+
 def read_wav(path: Path) -> np.ndarray:
     with wave.open(str(path), "rb") as f:
         data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import sparse_wav
 
 from rtpwire.audio import L16_MONO, L16_STEREO
 from station.media import MediaError, MediaLoader, Track, decode_file, expand_paths
@@ -160,14 +161,7 @@ def test_decode_wav_header_without_samples(tmp_path):
 def test_decode_huge_file_is_refused_before_decoding(tmp_path):
     """A 4 GB WAV (sparse: its header says 4 GB of 22.05 kHz mono) is 16 GB decoded: its length is read
     from its header, and the file refused, without its samples being read."""
-    header = bytearray(_write_wav(tmp_path / "whole.wav").read_bytes()[:44])
-    size = 4_000_000_000
-    header[4:8] = (size - 8).to_bytes(4, "little")
-    header[40:44] = (size - 44).to_bytes(4, "little")
-    path = tmp_path / "huge.wav"
-    with path.open("wb") as f:
-        f.write(header)
-        f.truncate(size)
+    path = sparse_wav(tmp_path / "huge.wav", 4_000_000_000, rate=22050, channels=1)
     with pytest.raises(MediaError) as info:
         decode_file(path, RATE, 2)
     assert str(info.value) == f"{path}: too long to play (25.2 hours; at most 2: split it)"

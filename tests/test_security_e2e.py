@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from conftest import ROOT, noise_pcm, read_wav, write_wav
+from conftest import ROOT, noise_pcm, read_wav, sparse_wav, write_wav
 from test_end_to_end import audible_runs
 
 from rtpwire.net import open_receiver
@@ -175,12 +175,7 @@ def test_bad_media_files_are_named_and_skipped_while_the_station_plays_on(launch
     last = write_wav(tmp_path / "last.wav", noise_pcm(0.5, seed=2))
     locked = write_wav(tmp_path / "locked.wav", noise_pcm(0.5, seed=3))
     locked.chmod(0)
-    huge = tmp_path / "huge.wav"
-    header = bytearray(first.read_bytes()[:44])
-    header[4:8], header[40:44] = (4_000_000_000 - 8).to_bytes(4, "little"), (4_000_000_000 - 44).to_bytes(4, "little")
-    with huge.open("wb") as f:
-        f.write(header)
-        f.truncate(4_000_000_000)
+    huge = sparse_wav(tmp_path / "huge.wav", 4_000_000_000)
     (tmp_path / "empty.flac").write_bytes(b"")
     (tmp_path / "notes.mp3").write_text("not music\n" * 100)
     station = launcher.start("station", "--once", "--no-sap", str(first), str(huge), str(locked),
