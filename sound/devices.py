@@ -14,6 +14,7 @@ import dataclasses
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +25,11 @@ Direction = Literal["input", "output"]
 PULSE_DEVICE = "pulse"
 _PULSE_ENV = {"output": "PULSE_SINK", "input": "PULSE_SOURCE"}
 _PULSE_KIND = {"output": "sinks", "input": "sources"}
+StreamCallback = Callable[[bytes | None, int, dict[str, float], int], tuple[bytes | None, int]]
+# PortAudio's initialisation, termination and opening and closing of streams are not thread-safe: the last
+# Pa_Terminate tears down the host APIs that a Pa_Initialize on another thread would be building (a device
+# closed off the station's loop while the operator opens the next one). One lock serialises them all.
+_lifecycle = threading.Lock()
 
 
 class DeviceError(Exception):
@@ -103,11 +109,12 @@ def default_device(audio: Any, direction: Direction) -> Device | None:
 
 def _survey(direction: Direction) -> tuple[list[Device], Device | None]:
     """PortAudio's devices of one direction and its default one, from a PortAudio instance opened for this."""
-    audio = open_pyaudio()
-    try:
-        return portaudio_devices(audio, direction), default_device(audio, direction)
-    finally:
-        audio.terminate()
+    with _lifecycle:
+        audio = open_pyaudio()
+        try:
+            return portaudio_devices(audio, direction), default_device(audio, direction)
+        finally:
+            audio.terminate()
 
 
 def find_device(spec: str | None, direction: Direction, advice: str) -> Device:
@@ -156,50 +163,60 @@ def list_devices(direction: Direction) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _pulse_device_named(device: Device, direction: Direction) -> Iterator[None]:
+    """PULSE_SINK / PULSE_SOURCE set to the device's PulseAudio name, if it has one, while a stream opens: the
+    ALSA pulse plugin reads it then."""
+    if not device.pulse_name:
+        yield
+        return
+    variable = _PULSE_ENV[direction]
+    saved = os.environ.get(variable)
+    os.environ[variable] = device.pulse_name
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = saved
+
+
 class CallbackStream:
     """A started PyAudio callback stream of 16-bit `fmt` on `device`, with the PortAudio instance it needs;
     DeviceError naming the device and the cause if it cannot be opened."""
 
     def __init__(self, device: Device, fmt: AudioFormat, direction: Direction, frames_per_buffer: int,
-                 callback: Callable[[bytes | None, int, dict[str, float], int], tuple[bytes | None, int]],
-                 advice: str) -> None:
+                 callback: StreamCallback, advice: str) -> None:
         import pyaudio
 
-        self._audio = open_pyaudio()
-        variable = _PULSE_ENV[direction]
-        saved = os.environ.get(variable)
-        if device.pulse_name:
-            os.environ[variable] = device.pulse_name  # read by the ALSA pulse plugin while the stream opens
-        try:
-            with quiet_stderr():
-                self._stream = self._audio.open(
-                    format=pyaudio.paInt16, channels=fmt.channels, rate=fmt.rate,
-                    frames_per_buffer=frames_per_buffer, stream_callback=callback,
-                    input_device_index=device.index if direction == "input" else None,
-                    output_device_index=device.index if direction == "output" else None,
-                    input=direction == "input", output=direction == "output")
-        except (OSError, ValueError) as e:
-            self._audio.terminate()
-            raise DeviceError(f"cannot open audio {direction} {device.describe()} for {fmt.describe()}: "
-                              f"{_cause(e)}; {advice}") from None
-        finally:
-            if device.pulse_name:
-                if saved is None:
-                    os.environ.pop(variable, None)
-                else:
-                    os.environ[variable] = saved
+        with _lifecycle:
+            self._audio = open_pyaudio()
+            try:
+                with _pulse_device_named(device, direction), quiet_stderr():
+                    self._stream = self._audio.open(
+                        format=pyaudio.paInt16, channels=fmt.channels, rate=fmt.rate,
+                        frames_per_buffer=frames_per_buffer, stream_callback=callback,
+                        input_device_index=device.index if direction == "input" else None,
+                        output_device_index=device.index if direction == "output" else None,
+                        input=direction == "input", output=direction == "output")
+            except (OSError, ValueError) as e:
+                self._audio.terminate()
+                raise DeviceError(f"cannot open audio {direction} {device.describe()} for {fmt.describe()}: "
+                                  f"{_cause(e)}; {advice}") from None
 
     def is_active(self) -> bool:
         """False once the device stopped the stream (it vanished, its sound server went away)."""
         return bool(self._stream.is_active())
 
     def close(self) -> None:
-        try:
-            self._stream.stop_stream()
-            self._stream.close()
-        except OSError:
-            pass  # a device that vanished cannot be stopped cleanly; there is nothing left to release
-        self._audio.terminate()
+        with _lifecycle:
+            try:
+                self._stream.stop_stream()
+                self._stream.close()
+            except OSError:
+                pass  # a device that vanished cannot be stopped cleanly; there is nothing left to release
+            self._audio.terminate()
 
 
 def _cause(error: Exception) -> str:

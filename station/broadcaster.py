@@ -31,6 +31,7 @@ from station.source import FileSource
 
 T = TypeVar("T")
 MAX_CATCH_UP_S = 0.2  # later than this (machine suspended, process stopped), skip ahead instead of bursting
+CLOSE_TIMEOUT_S = 5.0  # how long closing the devices switched away from may delay the station's exit
 NO_FILES = "no playable music files (give some on the command line)"
 
 
@@ -105,6 +106,7 @@ class Broadcaster:
         self.slots_skipped = 0
         self.send_errors = 0
         self._thread = threading.Thread(target=self._run, name="broadcaster", daemon=True)
+        self._closing: list[threading.Thread] = []  # live sources being closed off the loop's thread
         self._schedule: Schedule | None = None
         # A report's wall-clock time is derived from the monotonic time its RTP timestamp is computed for,
         # through one offset, not read separately later: a late read (the loop busy reading a source) would
@@ -196,13 +198,23 @@ class Broadcaster:
             self._source = live if live is not None else self._files
             self._state_changed = True
         if old is not None:
-            threading.Thread(target=old.close, name="close source", daemon=True).start()
+            closing = threading.Thread(target=old.close, name="close source", daemon=True)
+            closing.start()
+            with self._lock:
+                self._closing = [t for t in self._closing if t.is_alive()] + [closing]
         return True
 
-    def close(self) -> None:
-        """After the loop ended: release the live source still on the air."""
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """After the loop ended: release the live source still on the air, and wait (bounded) for those
+        switched away from to be closed. A device still closing when the process exits runs its driver's code
+        (PortAudio, ALSA, libpulse) while the interpreter and those libraries are being torn down."""
         if self._live is not None:
             self._live.close()
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            closing = list(self._closing)
+        for thread in closing:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def listeners_text(self) -> str:
         return format_listeners(self._audience.listeners(time.monotonic()) if self._audience else [])

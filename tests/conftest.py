@@ -2,6 +2,8 @@
 
 Every process is started with a timeout and stopped by its own PID when the test ends, whatever happened.
 Each test gets its own random group and port so tests (and a station a developer left running) never mix.
+A failed test's report ends with what each of its processes printed; a process that crashes prints its threads'
+tracebacks there (faulthandler).
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class Launcher:
         through another command (setpriv)."""
         name = f"{module}-{len(self.procs)}"
         out, err = self.tmp_path / f"{name}.out", self.tmp_path / f"{name}.err"
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1", **(env or {}))
         where = ["--group", group or self.group, "--port", str(port or self.port)] if on_group else []
         popen = subprocess.Popen(
             [*prefix, sys.executable, "-m", module, *where, "--interface", "127.0.0.1", *args],
@@ -113,14 +115,34 @@ class Launcher:
                 proc.popen.wait(5)
 
 
+    def report(self) -> str:
+        """What every process printed, and how it ended: for the report of a failed test."""
+        parts = []
+        for proc in self.procs:
+            name = proc.stdout_path.stem
+            parts.append(f"--- {name}: {' '.join(proc.popen.args)} (exit status {proc.popen.poll()})\n"
+                         f"stdout:\n{proc.stdout()}stderr:\n{proc.stderr()}")
+        return "\n".join(parts)
+
+
 @pytest.fixture
-def launcher(tmp_path: Path) -> Iterator[Launcher]:
+def launcher(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Launcher]:
     rng = random.Random()
     launch = Launcher(tmp_path, *_random_address(rng), rng)
+    request.node.launcher = launch  # for pytest_runtest_makereport
     try:
         yield launch
     finally:
         launch.stop_all()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    launch = getattr(item, "launcher", None)
+    if report.failed and launch is not None and launch.procs:
+        report.sections.append(("processes", launch.report()))
 
 
 def noise_pcm(seconds: float, seed: int = 1, rate: int = 44100) -> np.ndarray:

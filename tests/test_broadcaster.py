@@ -52,6 +52,7 @@ class FakeSource:
         self.fail_after: int | None = None  # reads after which `failure` is set
         self.closes = 0
         self.closed = threading.Event()
+        self.hold: threading.Event | None = None  # if set, close() takes until this event (a slow device)
 
     def read(self, frames: int) -> np.ndarray | None:
         self.reads += 1
@@ -65,6 +66,8 @@ class FakeSource:
         return self.reads * SPP / L16_STEREO.rate, self.duration_s
 
     def close(self) -> None:
+        if self.hold is not None:
+            self.hold.wait(WAIT_S)
         self.closes += 1
         self.closed.set()
 
@@ -318,6 +321,36 @@ def test_close_on_the_files_closes_nothing_more(link):
     station.close()
     assert opener.opened[0].closes == 1  # closed once, by the switch
     assert files.closes == 0
+
+
+def test_close_waits_for_a_source_switched_away_from(link):
+    """A device still closing when the process exits would crash it: close() waits until it is closed."""
+    opener = Opener()
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    station.use_live("3")
+    opener.opened[0].hold = slow = threading.Event()
+    station.use_files()
+    closer = threading.Thread(target=station.close)
+    closer.start()
+    closer.join(0.1)
+    assert closer.is_alive() and opener.opened[0].closes == 0
+    slow.set()
+    closer.join(WAIT_S)
+    assert not closer.is_alive()
+    assert opener.opened[0].closes == 1
+
+
+def test_close_gives_up_on_a_source_that_never_closes(link):
+    opener = Opener()
+    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
+    station.use_live("3")
+    opener.opened[0].hold = stuck = threading.Event()
+    station.use_files()
+    try:
+        station.close(timeout_s=0.05)
+        assert opener.opened[0].closes == 0  # returned while the device was still closing
+    finally:
+        stuck.set()
 
 
 def test_close_with_nothing_on_the_air(link):

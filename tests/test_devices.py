@@ -3,6 +3,7 @@ pulse_names and CallbackStream, and quiet_stderr giving fd 2 back."""
 
 import os
 import subprocess
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -487,3 +488,46 @@ def test_quiet_stderr_leaks_no_descriptor():
         with quiet_stderr():
             pass
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+# --- PortAudio's lifecycle, one thread at a time ------------------------------------------------------------
+
+class SlowToTerminate(FakePyAudio):
+    """A PortAudio instance whose stream opens and closes at once and whose terminate() takes until `release`
+    is set, logging when it starts and ends."""
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+        self.terminating = threading.Event()
+        self.release = threading.Event()
+
+    def open(self, **kwargs):
+        super().open(**kwargs)
+        return SimpleNamespace(stop_stream=lambda: None, close=lambda: None)
+
+    def terminate(self):
+        self.log.append("terminate begins")
+        self.terminating.set()
+        self.release.wait(5)
+        self.log.append("terminate ends")
+
+
+def test_a_device_closing_holds_back_a_survey_on_another_thread(monkeypatch):
+    """Pa_Terminate and Pa_Initialize on two threads at once corrupt PortAudio's state: a microphone being
+    closed off the station's loop while the operator asks for the next device must not overlap."""
+    log = []
+    closing = SlowToTerminate(log)
+    stream = _open(monkeypatch, closing, CARD_DEVICE)
+    monkeypatch.setattr(devices, "open_pyaudio", lambda: log.append("initialize") or FakePyAudio())
+    closer = threading.Thread(target=stream.close)
+    closer.start()
+    assert closing.terminating.wait(5)
+    surveyor = threading.Thread(target=find_device, args=(None, "output", ADVICE))
+    surveyor.start()
+    surveyor.join(0.2)  # without the lock, the survey would be done by now
+    closing.release.set()
+    closer.join(5)
+    surveyor.join(5)
+    assert not closer.is_alive() and not surveyor.is_alive()
+    assert log == ["terminate begins", "terminate ends", "initialize"]
