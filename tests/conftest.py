@@ -114,7 +114,6 @@ class Launcher:
                 proc.popen.kill()
                 proc.popen.wait(5)
 
-
     def report(self) -> str:
         """What every process printed, and how it ended: for the report of a failed test."""
         parts = []

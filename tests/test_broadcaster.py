@@ -323,32 +323,36 @@ def test_close_on_the_files_closes_nothing_more(link):
     assert files.closes == 0
 
 
-def test_close_waits_for_a_source_switched_away_from(link):
-    """A device still closing when the process exits would crash it: close() waits until it is closed."""
+def _switched_from_a_slow_device(link):
+    """A station back on the files from a live source whose close() takes until the event returned is set."""
     opener = Opener()
     station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
     station.use_live("3")
-    opener.opened[0].hold = slow = threading.Event()
+    (live,) = opener.opened
+    live.hold = threading.Event()
     station.use_files()
+    return station, live, live.hold
+
+
+def test_close_waits_for_a_source_switched_away_from(link):
+    """A device still closing when the process exits runs driver code under the interpreter's teardown: close()
+    waits until it is closed."""
+    station, live, slow = _switched_from_a_slow_device(link)
     closer = threading.Thread(target=station.close)
     closer.start()
     closer.join(0.1)
-    assert closer.is_alive() and opener.opened[0].closes == 0
+    assert closer.is_alive() and live.closes == 0
     slow.set()
     closer.join(WAIT_S)
     assert not closer.is_alive()
-    assert opener.opened[0].closes == 1
+    assert live.closes == 1
 
 
 def test_close_gives_up_on_a_source_that_never_closes(link):
-    opener = Opener()
-    station, _ = _station(link, files=FakeSource("Blue Monk", 1), opener=opener)
-    station.use_live("3")
-    opener.opened[0].hold = stuck = threading.Event()
-    station.use_files()
+    station, live, stuck = _switched_from_a_slow_device(link)
     try:
         station.close(timeout_s=0.05)
-        assert opener.opened[0].closes == 0  # returned while the device was still closing
+        assert live.closes == 0  # returned while the device was still closing
     finally:
         stuck.set()
 
