@@ -91,8 +91,8 @@ def pulse_names(direction: Direction) -> list[str]:
     if pactl is None:
         return []
     try:
-        listing = subprocess.run([pactl, "list", "short", _PULSE_KIND[direction]], capture_output=True,
-                                 text=True, timeout=5, check=True).stdout
+        listing = subprocess.run([pactl, "list", "short", _PULSE_KIND[direction]], stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=5, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [fields[1] for line in listing.splitlines() if len(fields := line.split("\t")) > 1]

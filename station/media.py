@@ -101,12 +101,24 @@ def _duration_s(path: Path) -> float | None:
         return None
 
 
+def _detach_stdin() -> None:
+    """Runs first in the decoding process: its standard input, which ffmpeg inherits, becomes /dev/null.
+
+    ffmpeg reads a key from its stdin as it decodes, even from a pipe: without this, every track decoded
+    would eat a byte of the operator's piped commands (`PREV` arriving as `REV`).
+    """
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+
 class MediaLoader:
     """Decodes files in one worker process, so decoding never competes with pacing for the GIL."""
 
     def __init__(self, fmt: AudioFormat) -> None:
         self.fmt = fmt
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_detach_stdin)
 
     def submit(self, path: Path) -> Future[bytes]:
         return self._pool.submit(decode_file, path, self.fmt.rate, self.fmt.channels)

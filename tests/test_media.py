@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 import os
 import struct
+import subprocess
+import sys
 import wave
 from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import sparse_wav
+from conftest import ROOT, sparse_wav
 
 from rtpwire.audio import L16_MONO, L16_STEREO
 from station.media import MediaError, MediaLoader, Track, decode_file, expand_paths
@@ -256,3 +258,28 @@ def test_loader_track_turns_a_crash_into_media_error(loader):
     with pytest.raises(MediaError) as info:
         loader(L16_STEREO).track(Path("crash.mp3"), _done(error=RuntimeError("worker died")))
     assert str(info.value) == "crash.mp3: decoding failed (RuntimeError: worker died)"
+
+
+# MediaLoader's worker process
+
+_DECODE_THEN_READ_STDIN = """
+from pathlib import Path
+import sys
+from rtpwire.audio import L16_STEREO
+from station.media import MediaLoader
+loader = MediaLoader(L16_STEREO)
+for path in map(Path, sys.argv[1:]):
+    loader.track(path, loader.submit(path))
+loader.close()
+print(repr(sys.stdin.read()))
+"""
+
+
+def test_decoding_leaves_the_commands_on_stdin_alone():
+    """ffmpeg reads a key from the stdin it inherits as it decodes: the worker must not hand it the station's,
+    or each track decoded eats a byte of the operator's piped commands (PREV arrived as REV)."""
+    tracks = [str(ROOT / "media" / "02-neon-arcade.mp3"), str(ROOT / "media" / "03-lantern-waltz.ogg")]
+    done = subprocess.run([sys.executable, "-c", _DECODE_THEN_READ_STDIN, *tracks], input="PREV\nNEXT\n",
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == repr("PREV\nNEXT\n") + "\n"
