@@ -2,9 +2,11 @@
 
 The microphone writes at its own clock, in blocks of its own size; the station reads a packet's worth at each of
 its own deadlines. A small backlog (`target_s`) absorbs the blocks' granularity, and the two clocks' drift is
-compensated sample by sample so the backlog stays there. A read always returns exactly the frames asked for: an
-empty backlog gives silence, counted, and the backlog fills up to its target again before it is read, so one
-late block costs one gap, not a stutter.
+compensated sample by sample so the backlog stays there. Drift is judged on the backlog's upper percentile over the
+last second, not on each read's: a sound server delivers blocks in bursts, late by tens of milliseconds, and
+correcting for that lateness would only smear the audio (samples repeated in the middle of a note). A read always
+returns exactly the frames asked for: an empty backlog gives silence, counted, and the backlog fills up to its
+target again before it is read, so one late block costs one gap, not a stutter.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import numpy as np
 from rtpwire.audio import AudioFormat
 from sound.drift import DriftCompensator, fit
 
+LEVEL_PERCENTILE = 90.0
+
 
 class CaptureBuffer:
     def __init__(self, fmt: AudioFormat, target_s: float = 0.05, capacity_s: float = 1.0,
-                 patience_s: float = 5.0, deadband_s: float = 0.015) -> None:
+                 patience_s: float = 5.0, deadband_s: float = 0.01, window_s: float = 1.0) -> None:
         """`patience_s`: how long a device may deliver nothing before it counts as stalled (PulseAudio may take
         a second or two to start a new capture stream); `deadband_s`: the backlog's own swing, blocks in and
-        packets out of different sizes, is not drift."""
+        packets out of different sizes, is not drift; `window_s`: the reads whose backlog drift is judged on."""
         self.fmt = fmt
         self.target_samples = fmt.samples_for(target_s)
         self.capacity_samples = fmt.samples_for(capacity_s)
@@ -33,6 +37,8 @@ class CaptureBuffer:
         self._primed = False
         self._pushed_seen = 0  # what had been pushed at the previous read
         self._starved = 0  # samples read in a row while nothing was captured
+        self._window_samples = fmt.samples_for(window_s)
+        self._recent: deque[tuple[int, int]] = deque()  # (samples_read, backlog) of the reads in the window
         self.drift = DriftCompensator(fmt.rate, deadband_s=deadband_s)
         self.underruns = 0
         self.samples_missing = 0
@@ -64,12 +70,14 @@ class CaptureBuffer:
         if level > self.capacity_samples:  # the reader stalled: drop the oldest, back to a live backlog
             self._discard(level - self.target_samples)
             self.drift.restart()
+            self._recent.clear()
             level = self.level_samples
         if not self._primed:
             if level < self.target_samples:
                 return self.fmt.silence(frames)
             self._primed = True
-        wanted = self.drift.take(self.target_samples - level, frames)
+            self._recent.clear()
+        wanted = self.drift.take(self.target_samples - self._judged_level(level), frames)
         pcm = self._take(wanted)
         if len(pcm) < wanted:
             self.underruns += 1
@@ -77,6 +85,15 @@ class CaptureBuffer:
             self._primed = False
             pcm = np.concatenate([pcm, self.fmt.silence(wanted - len(pcm))])
         return fit(pcm, frames)
+
+    def _judged_level(self, level: int) -> float:
+        """The backlog as drift correction sees it: its LEVEL_PERCENTILE over the window. A block delivered late
+        lowers the backlog for a few reads, a reader running late raises it for one: neither is drift, and the
+        first is common, so a percentile near the top leaves out both; drift moves the whole window."""
+        self._recent.append((self.samples_read, level))
+        while self._recent[0][0] <= self.samples_read - self._window_samples:
+            self._recent.popleft()
+        return float(np.percentile([backlog for _, backlog in self._recent], LEVEL_PERCENTILE))
 
     def _take(self, count: int) -> np.ndarray:
         parts = []

@@ -7,6 +7,8 @@ silence the buffer makes up) so the order they come out in can be checked exactl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,7 @@ BLOCK = 441  # what PortAudio records per callback (10 ms)
 SPP = 220  # what the station reads per slot
 TARGET = FMT.samples_for(0.05)  # the default backlog: 2205 samples, five blocks
 TEN_MS = FMT.samples_for(0.01)
-SWING = FMT.samples_for(0.015) + BLOCK  # the dead band of the backlog's drift correction, plus one block
+SWING = FMT.samples_for(0.01) + BLOCK  # the dead band of the backlog's drift correction, plus one block
 
 
 def numbered(first: int, count: int) -> np.ndarray:
@@ -44,17 +46,20 @@ def without_correction(buffer: CaptureBuffer) -> CaptureBuffer:
 class Writer:
     """The capture thread: pushes blocks of BLOCK samples (numbered, or a constant signal) as a clock `ppm`
     faster than the station's completes them. Block j is complete at station sample
-    (j + 1) * BLOCK / (1 + ppm * 1e-6)."""
+    (j + 1) * BLOCK / (1 + ppm * 1e-6); it is delivered `lag(station sample)` samples later."""
 
-    def __init__(self, buffer: CaptureBuffer, ppm: int = 0, numbered: bool = True) -> None:
+    def __init__(self, buffer: CaptureBuffer, ppm: int = 0, numbered: bool = True,
+                 lag: Callable[[int], int] = lambda _now: 0) -> None:
         self.buffer = buffer
         self.ppm = ppm
+        self.lag = lag
         self.blocks = 0
         self._tone = None if numbered else np.tile(np.array([[1200, -800]], dtype=np.int16), (BLOCK, 1))
 
     def catch_up(self, station_samples: int) -> None:
-        """Push every block complete at this station time (integer arithmetic: no rounding)."""
-        while (self.blocks + 1) * BLOCK * 1_000_000 <= station_samples * (1_000_000 + self.ppm):
+        """Push every block delivered by this station time (integer arithmetic: no rounding)."""
+        complete = station_samples - self.lag(station_samples)
+        while (self.blocks + 1) * BLOCK * 1_000_000 <= complete * (1_000_000 + self.ppm):
             self.buffer.push(numbered(1 + self.blocks * BLOCK, BLOCK) if self._tone is None else self._tone)
             self.blocks += 1
 
@@ -358,15 +363,18 @@ def test_stalled_when_the_device_stops_short_of_the_target():
 
 # --- drift ---------------------------------------------------------------------------------------------------
 
-def run_clocks(ppm: int, seconds: float):
-    """`seconds` of a writer `ppm` faster than the station, on fake time; the backlog each read found once
-    the stream started, and the buffer."""
+def run_clocks(ppm: int, seconds: float, lag: Callable[[int], int] = lambda _now: 0,
+               reader_late: Callable[[int], int] = lambda _now: 0):
+    """`seconds` of a writer `ppm` faster than the station, its blocks delivered `lag` late, on fake time;
+    the reader reads `reader_late` after its slot (what was captured meanwhile is in the backlog), and makes up
+    for it by reading the next slots at once. The backlog each read found once the stream started, and the
+    buffer."""
     buffer = CaptureBuffer(FMT)
-    writer = Writer(buffer, ppm, numbered=False)  # a constant signal: numbering ten minutes costs time
+    writer = Writer(buffer, ppm, numbered=False, lag=lag)  # a constant signal: numbering ten minutes costs time
     levels = []
     started = False
     for slot in range(1, round(seconds * RATE / SPP) + 1):
-        writer.catch_up(slot * SPP)
+        writer.catch_up(slot * SPP + reader_late(slot * SPP))
         level = buffer.level_samples
         started = started or level >= buffer.target_samples
         if started:
@@ -395,6 +403,40 @@ def test_drift_compensated_over_ten_minutes(ppm):
     else:
         assert buffer.drift.samples_dropped < 0.05 * buffer.drift.samples_inserted
     assert buffer.drift.drift_ppm == pytest.approx(-ppm, rel=0.05)
+
+
+def now_and_then(every_s: float, for_s: float, samples: int) -> Callable[[int], int]:
+    """`samples` for the last `for_s` of every `every_s` (of station time), 0 otherwise: the stream starts on time."""
+    period = FMT.samples_for(every_s)
+    return lambda now: samples if now % period >= period - FMT.samples_for(for_s) else 0
+
+
+def test_blocks_delivered_late_are_not_drift():
+    """PulseAudio delivering a monitor's blocks in bursts while another stream starts: 25 ms late for half a
+    second, every two seconds. The backlog dips, but the clocks agree: nothing may be repeated or dropped (each
+    correction would be a sample repeated in the middle of the music)."""
+    buffer, levels = run_clocks(0, 60, lag=now_and_then(2.0, 0.5, FMT.samples_for(0.025)))
+    assert levels.min() < TARGET - SWING  # the lateness goes beyond the dead band
+    assert buffer.underruns == 0 and buffer.samples_discarded == 0
+    assert buffer.drift.samples_inserted == buffer.drift.samples_dropped == 0
+
+
+def test_a_reader_running_late_is_not_drift():
+    """The station's own thread held up 60 ms once a second (the reads it missed are made at once): the backlog
+    it finds is high for a moment, and nothing may be dropped for it."""
+    buffer, levels = run_clocks(0, 60, reader_late=now_and_then(1.0, 0.005, FMT.samples_for(0.06)))
+    assert levels.max() > TARGET + SWING
+    assert buffer.underruns == 0 and buffer.samples_discarded == 0
+    assert buffer.drift.samples_inserted == buffer.drift.samples_dropped == 0
+
+
+@pytest.mark.parametrize("ppm", [300, -300])
+def test_drift_compensated_while_blocks_come_late(ppm):
+    """Late bursts do not hide drift: over ten minutes of them the backlog is kept and the drift measured."""
+    buffer, levels = run_clocks(ppm, 600, lag=now_and_then(2.0, 0.5, FMT.samples_for(0.025)))
+    assert buffer.underruns == 0 and buffer.samples_discarded == 0
+    assert buffer.drift.drift_ppm == pytest.approx(-ppm, rel=0.05)
+    assert abs(np.median(levels) - TARGET) < SWING
 
 
 def test_identical_clocks_keep_the_backlog_without_net_correction():
