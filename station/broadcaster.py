@@ -21,6 +21,7 @@ from rtpwire.nowplaying import NowPlaying
 from rtpwire.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError
 from station.audience import Roster, format_listeners
+from station.capture import CaptureFigures
 from station.gain import Gain
 from station.packetizer import Packetizer
 from station.realtime import pace_in_real_time
@@ -48,6 +49,7 @@ class Source(Protocol):
 
 
 class LiveSource(Source, Protocol):
+    def capture_figures(self) -> CaptureFigures: ...
     def close(self) -> None: ...
 
 
@@ -73,6 +75,7 @@ class StationStatus:
     repeat: str  # off, track or queue ("" without music files)
     queue_position: int  # the current track's number in the queue, from 1 (0: none)
     queue_length: int
+    capture: CaptureFigures | None = None  # the capture device on the air, None on the files
 
 
 class Broadcaster:
@@ -226,7 +229,7 @@ class Broadcaster:
         return NowPlaying(paused=self._paused, title=self._source.title if self._source else "")
 
     def status(self) -> StationStatus:
-        source = self._source
+        source, live = self._source, self._live
         position_s, duration_s = source.progress_s() if source else (0.0, 0.0)
         queue = self._files.queue if self._files is not None else None
         with self._lock:  # the loop moves the queue on at the end of a track
@@ -234,7 +237,7 @@ class Broadcaster:
             queue_length = len(queue.entries) if queue else 0
         return StationStatus(
             paused=self._paused,
-            live=self._live is not None,
+            live=live is not None,
             title=source.title if source else "",
             position_s=position_s,
             duration_s=duration_s,
@@ -250,6 +253,7 @@ class Broadcaster:
             repeat=queue.repeat if queue else "",
             queue_position=queue_position,
             queue_length=queue_length,
+            capture=live.capture_figures() if live is not None else None,
         )
 
     def _send(self, sock: DatagramSender, data: bytes) -> None:

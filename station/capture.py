@@ -12,6 +12,7 @@ target again before it is read, so one late block costs one gap, not a stutter.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +20,18 @@ from rtpwire.audio import AudioFormat
 from sound.drift import DriftCompensator, fit
 
 LEVEL_PERCENTILE = 90.0
+
+
+@dataclass(frozen=True)
+class CaptureFigures:
+    """How the capture device has kept up with the station's clock, for STATUS and --stats-json."""
+
+    underruns: int  # times the backlog ran out: a gap of silence each
+    samples_missing: int  # the silence those gaps were made of
+    samples_discarded: int  # dropped at once when the reader stalled and the backlog overflowed
+    samples_inserted: int  # repeated one at a time: the device runs slower than the station
+    samples_dropped: int  # skipped one at a time: the device runs faster
+    drift_ppm: float  # how much faster (+) the station reads than the device records
 
 
 class CaptureBuffer:
@@ -85,6 +98,10 @@ class CaptureBuffer:
             self._primed = False
             pcm = np.concatenate([pcm, self.fmt.silence(wanted - len(pcm))])
         return fit(pcm, frames)
+
+    def figures(self) -> CaptureFigures:
+        return CaptureFigures(self.underruns, self.samples_missing, self.samples_discarded,
+                              self.drift.samples_inserted, self.drift.samples_dropped, self.drift.drift_ppm)
 
     def _judged_level(self, level: int) -> float:
         """The backlog as drift correction sees it: its LEVEL_PERCENTILE over the window. A block delivered late

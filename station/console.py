@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from station.broadcaster import Broadcaster, StationStatus
+from station.capture import CaptureFigures
 from station.media import expand_paths
 from station.queue import REPEAT_MODES, QueueError, QueueItem, QueueListing
 from station.source import FileSource
@@ -278,9 +279,16 @@ def format_status(status: StationStatus, about: About) -> str:
         f"p50 {status.send_error_p50_ms:.2f} ms, p99 {status.send_error_p99_ms:.2f} ms, "
         f"max {status.send_error_max_ms:.2f} ms; {status.slots_skipped} slots skipped, "
         f"{status.send_errors} send failures",
+        *([_capture_line(status.capture)] if status.capture else []),
         "SDP (for ffplay, VLC, python -m listener FILE.sdp; --sdp FILE writes it):",
         *("  " + line for line in about.sdp(status.title).splitlines()),
     ])
+
+
+def _capture_line(capture: CaptureFigures) -> str:
+    return (f"capture: {capture.underruns} underruns ({capture.samples_missing} samples of silence), "
+            f"{capture.samples_discarded} samples discarded; drift {capture.drift_ppm:+.0f} ppm "
+            f"({capture.samples_inserted} samples repeated, {capture.samples_dropped} skipped)")
 
 
 def format_queue(listing: QueueListing) -> str:

@@ -7,7 +7,7 @@ import pyaudio
 
 from rtpwire.audio import AudioFormat
 from sound.devices import CallbackStream, Device, find_device
-from station.capture import CaptureBuffer
+from station.capture import CaptureBuffer, CaptureFigures
 
 MIC_ADVICE = "see `python -m station --list-devices`; FILES goes back to the music files"
 BLOCK_S = 0.01  # what PortAudio records per callback
@@ -48,6 +48,9 @@ class Microphone:
 
     def read(self, frames: int) -> np.ndarray:
         return self.buffer.read(frames)
+
+    def capture_figures(self) -> CaptureFigures:
+        return self.buffer.figures()
 
     @property
     def failure(self) -> str | None:

@@ -25,6 +25,7 @@ from rtpwire.rtp import RtpPacket
 from sound.devices import DeviceError
 from station.audience import NO_LISTENERS, Audience
 from station.broadcaster import NO_FILES, Broadcaster
+from station.capture import CaptureFigures
 from station.packetizer import Packetizer
 from station.queue import PlayQueue, QueueError
 from station.reporter import Reporter
@@ -53,6 +54,8 @@ class FakeSource:
         self.closes = 0
         self.closed = threading.Event()
         self.hold: threading.Event | None = None  # if set, close() takes until this event (a slow device)
+        self.figures = CaptureFigures(underruns=value, samples_missing=220 * value, samples_discarded=0,
+                                      samples_inserted=3, samples_dropped=0, drift_ppm=-12.5)
 
     def read(self, frames: int) -> np.ndarray | None:
         self.reads += 1
@@ -64,6 +67,9 @@ class FakeSource:
 
     def progress_s(self) -> tuple[float, float]:
         return self.reads * SPP / L16_STEREO.rate, self.duration_s
+
+    def capture_figures(self) -> CaptureFigures:
+        return self.figures
 
     def close(self) -> None:
         if self.hold is not None:
@@ -134,7 +140,7 @@ def test_files_on_the_air_without_a_live_source(link):
     files = FakeSource("Blue Monk", 1, duration_s=300.0)
     station, _ = _station(link, files=files)
     status = station.status()
-    assert not status.live and not status.paused
+    assert not status.live and not status.paused and status.capture is None
     assert status.title == "Blue Monk"
     assert (status.position_s, status.duration_s) == (0.0, 300.0)
     assert station.now_playing() == NowPlaying(paused=False, title="Blue Monk")
@@ -145,6 +151,7 @@ def test_live_source_given_is_on_the_air_first(link):
     station, _ = _station(link, files=FakeSource("Blue Monk", 1), live=live)
     assert station.status().live
     assert station.status().title == "live: USB Audio CODEC (#3)"
+    assert station.status().capture == live.figures
     assert station.now_playing().title == "live: USB Audio CODEC (#3)"
 
 
@@ -282,7 +289,7 @@ def test_use_files_from_live_closes_the_live_source(link):
     assert station.use_files() == "on the air: Blue Monk"
     assert opener.opened[0].closed.wait(WAIT_S)
     status = station.status()
-    assert not status.live
+    assert not status.live and status.capture is None
     assert (status.title, status.duration_s) == ("Blue Monk", 300.0)
     assert station.now_playing().title == "Blue Monk"
 

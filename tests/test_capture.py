@@ -239,6 +239,22 @@ def test_underrun_on_an_empty_primed_buffer_is_all_silence():
     assert buffer.underruns == 1 and buffer.samples_missing == SPP
 
 
+def test_figures_tell_the_gaps_and_the_corrections():
+    buffer = CaptureBuffer(FMT)
+    writer = Writer(buffer, ppm=-1000, numbered=False)  # slower than the station: samples are repeated
+    slots = 20 * RATE // SPP
+    for slot in range(1, slots + 1):
+        writer.catch_up(slot * SPP)
+        buffer.read(SPP)
+    level = buffer.level_samples
+    buffer.read(level + 100)  # more than there is: one gap of 100 samples, less what drift correction repeats
+    figures = buffer.figures()
+    assert (figures.underruns, figures.samples_discarded) == (1, 0)
+    assert 90 <= figures.samples_missing <= 100
+    assert figures.samples_inserted == buffer.drift.samples_inserted > 0 and figures.samples_dropped == 0
+    assert figures.drift_ppm > 0  # the station reads faster than the device records
+
+
 def test_each_gap_is_one_underrun():
     buffer = without_correction(CaptureBuffer(FMT))
     for gap in range(1, 4):

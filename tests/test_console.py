@@ -6,6 +6,7 @@ import pytest
 from fake_media import RATE, make_source, pcm
 
 from station.broadcaster import StationStatus
+from station.capture import CaptureFigures
 from station.console import (ALIASES, COMMANDS, About, Command, CommandError, Seek, argument_choices, execute,
                              format_queue, format_status, help_text, parse_command, takes_paths)
 from station.queue import QueueError, QueueItem, QueueListing
@@ -678,6 +679,15 @@ def test_format_status_playing():
     assert "1 send failures" in lines[3]
     assert lines[4] == "SDP (for ffplay, VLC, python -m listener FILE.sdp; --sdp FILE writes it):"
     assert lines[5:] == ["  v=0", "  i=Blue Monk"]  # the stream's description, with what is playing
+
+
+def test_format_status_live_tells_how_the_capture_keeps_up():
+    capture = CaptureFigures(underruns=2, samples_missing=441, samples_discarded=0, samples_inserted=17,
+                             samples_dropped=1, drift_ppm=-21.4)
+    lines = format_status(_status(live=True, capture=capture), LINK).splitlines()
+    assert lines[4] == ("capture: 2 underruns (441 samples of silence), 0 samples discarded; drift -21 ppm "
+                        "(17 samples repeated, 1 skipped)")
+    assert lines[5].startswith("SDP")
 
 
 def test_format_status_shows_the_queue_settings_and_the_volume():

@@ -107,11 +107,17 @@ def test_station_broadcasts_a_monitor_as_its_microphone(pulse, launcher, tmp_pat
         stop_process(player)
     wait_until(recorded_more(heard, 1.0), "the piece's tail to reach the listener")
     assert listener.stop() == 0
+    station.send("STATUS")
+    station.wait_for("capture: ", stream="stdout")  # how the capture kept up, told while it is on the air
     station.send("QUIT")
     assert station.popen.wait(15) == 0
     match = locate(read_wav(heard), piece)
     stats = json.loads((tmp_path / "listener.json").read_text())
-    print(f"microphone: correlation {match.correlation:.5f}, gaps {match.gaps}, listener {stats}")
+    capture = json.loads((tmp_path / "station.json").read_text())["capture"]
+    print(f"microphone: correlation {match.correlation:.5f}, gaps {match.gaps}, capture {capture}, "
+          f"listener {stats}")
+    assert set(capture) == {"underruns", "samples_missing", "samples_discarded", "samples_inserted",
+                            "samples_dropped", "drift_ppm"}
     assert match.correlation > 0.99
     assert match.gaps == 0
     assert stats["packets_lost"] == 0
@@ -211,4 +217,4 @@ def test_console_switches_between_files_and_microphone_cleanly(pulse, launcher, 
     assert listened["underruns"] == 0 and listened["resyncs"] == 0  # no stall
     assert listened["packets_lost"] == 0 and listened["source_changes"] == 0
     assert listened["packets_too_far"] == 0 and listened["packets_late"] == 0  # no burst
-    assert sent["slots_skipped"] == 0 and sent["live"] is False
+    assert sent["slots_skipped"] == 0 and sent["live"] is False and sent["capture"] is None
