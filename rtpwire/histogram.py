@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
 import numpy as np
@@ -44,6 +45,12 @@ class Histogram:
         of time are the difference of the snapshots at its ends (`from_bins`)."""
         indices = np.flatnonzero(self._counts)
         return dict(zip(indices.tolist(), self._counts[indices].tolist()))
+
+    def copy(self) -> Histogram:
+        """The histogram as it is now, for figures taken while values go on being added."""
+        twin = copy.copy(self)
+        twin._counts = self._counts.copy()
+        return twin
 
     @classmethod
     def from_bins(cls, bins: Mapping[int, int], resolution_s: float = 10e-6, limit_s: float = 1.0) -> Histogram:

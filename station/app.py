@@ -19,7 +19,6 @@ from types import FrameType
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
 from rtpwire.cli import add_key_argument, add_network_arguments, ranged, read_key
 from rtpwire.errors import WireError
-from rtpwire.histogram import Histogram
 from rtpwire.net import (Address, DatagramSender, NetworkError, SealedSender, drain, interface_address,
                          open_receiver, open_sender, open_unicast_server)
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
@@ -267,8 +266,7 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         broadcaster.stop(f"station stopped ({signal.Signals(signum).name})")
 
     def figures(_now: float) -> dict[str, object]:
-        return (asdict(broadcaster.status()) | _send_error_bins(broadcaster.send_error)
-                | (time_service.stats() if time_service is not None else {}))
+        return asdict(broadcaster.status()) | (time_service.stats() if time_service is not None else {})
 
     stats = StatsFile(config.stats_json, figures)
     signal.signal(signal.SIGTERM, on_signal)
@@ -350,12 +348,6 @@ def _announce(sock: socket.socket, announcer: Announcer, lock: threading.Lock,
     thread = threading.Thread(target=run, name="announcements", daemon=True)
     thread.start()
     return thread
-
-
-def _send_error_bins(send_error: Histogram) -> dict[str, object]:
-    """The send errors counted per bin (`send_error_bins`, by bin index, `send_error_bin_ms` wide): two snapshots
-    give the percentiles of the span between them (`Histogram.from_bins` of the difference)."""
-    return {"send_error_bin_ms": send_error.resolution_s * 1e3, "send_error_bins": send_error.bins()}
 
 
 def _open_time_port(config: StationConfig) -> socket.socket | None:

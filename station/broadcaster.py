@@ -70,6 +70,9 @@ class StationStatus:
     send_error_p50_ms: float
     send_error_p99_ms: float
     send_error_max_ms: float
+    send_error_bin_ms: float
+    send_error_bins: dict[int, int]  # send errors counted per bin, by bin index: two snapshots give the
+    # percentiles of the span between them (`Histogram.from_bins` of the difference)
     volume_percent: int
     shuffle: bool
     repeat: str  # off, track or queue ("" without music files)
@@ -106,6 +109,7 @@ class Broadcaster:
         self.stopping = threading.Event()  # set by stop(), or by the loop itself at the end of the queue
         self._stop_reason = "station stopped"
         self.send_error = Histogram()
+        self._counting = threading.Lock()  # a packet enters packets_sent and send_error together
         self.slots_skipped = 0
         self.send_errors = 0
         self._thread = threading.Thread(target=self._run, name="broadcaster", daemon=True)
@@ -235,19 +239,24 @@ class Broadcaster:
         with self._lock:  # the loop moves the queue on at the end of a track
             queue_position = queue.current_number if queue else 0
             queue_length = len(queue.entries) if queue else 0
+        with self._counting:  # the packets and their send errors as of one instant: a snapshot is whole
+            packets_sent, octets_sent = self._packetizer.packet_count, self._packetizer.octet_count
+            send_error = self.send_error.copy()
         return StationStatus(
             paused=self._paused,
             live=live is not None,
             title=source.title if source else "",
             position_s=position_s,
             duration_s=duration_s,
-            packets_sent=self._packetizer.packet_count,
-            octets_sent=self._packetizer.octet_count,
+            packets_sent=packets_sent,
+            octets_sent=octets_sent,
             slots_skipped=self.slots_skipped,
             send_errors=self.send_errors,
-            send_error_p50_ms=self.send_error.percentile(0.50) * 1e3,
-            send_error_p99_ms=self.send_error.percentile(0.99) * 1e3,
-            send_error_max_ms=self.send_error.max_s * 1e3,
+            send_error_p50_ms=send_error.percentile(0.50) * 1e3,
+            send_error_p99_ms=send_error.percentile(0.99) * 1e3,
+            send_error_max_ms=send_error.max_s * 1e3,
+            send_error_bin_ms=send_error.resolution_s * 1e3,
+            send_error_bins=send_error.bins(),
             volume_percent=self._gain.percent,
             shuffle=queue.shuffle if queue else False,
             repeat=queue.repeat if queue else "",
@@ -307,9 +316,10 @@ class Broadcaster:
                 pcm = None if source is None else self._read(source)
                 state_changed, self._state_changed = self._state_changed, False
             if pcm is not None:
-                packet = self._packetizer.packetize(pcm, schedule.stream_ts(slot))
-                self._send(self._rtp_sock, bytes(packet))
-                self.send_error.add(time.monotonic() - deadline)
+                with self._counting:
+                    packet = self._packetizer.packetize(pcm, schedule.stream_ts(slot))
+                    self._send(self._rtp_sock, bytes(packet))
+                    self.send_error.add(time.monotonic() - deadline)
             if state_changed or self._reporter.due(now):
                 self._send_rtcp(now)
             if source is not None and source.failure:

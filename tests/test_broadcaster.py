@@ -169,6 +169,24 @@ def test_status_counts_start_at_zero(link):
     assert (status.packets_sent, status.octets_sent, status.slots_skipped, status.send_errors) == (0, 0, 0, 0)
 
 
+def test_a_status_taken_while_packets_go_out_is_whole(link):
+    """STATUS and --stats-json read the figures while the loop sends: each packet counted in packets_sent has
+    its send error in the bins, wherever between the loop's steps a snapshot falls."""
+    files = FakeSource("Blue Monk", 1)
+    files.enough = 100  # half a second of packets
+    station, schedule = _station(link, files=files)
+    station.start(schedule)
+    snapshots = []
+    try:
+        while not files.read_enough.is_set() and len(snapshots) < 100_000:
+            snapshots.append(station.status())
+    finally:
+        station.stop("test over")
+        station.join(WAIT_S)
+    assert len({status.packets_sent for status in snapshots}) > 50  # taken across the packets
+    assert [status for status in snapshots if sum(status.send_error_bins.values()) != status.packets_sent] == []
+
+
 def test_now_playing_shows_pause(link):
     station, _ = _station(link, files=FakeSource("Blue Monk", 1))
     assert station.pause()

@@ -17,7 +17,8 @@ LINK = About("239.255.0.1:5004 (RTCP 5005) via 127.0.0.1, ttl 1", sdp=lambda tit
 def _status(**changes) -> StationStatus:
     fields = dict(paused=False, live=False, title="Blue Monk", position_s=75.9, duration_s=3601.0, packets_sent=1234,
                   octets_sent=2_500_000, slots_skipped=2, send_errors=1, send_error_p50_ms=0.0123,
-                  send_error_p99_ms=0.5, send_error_max_ms=1.25, volume_percent=100, shuffle=False, repeat="queue",
+                  send_error_p99_ms=0.5, send_error_max_ms=1.25, send_error_bin_ms=0.01,
+                  send_error_bins={}, volume_percent=100, shuffle=False, repeat="queue",
                   queue_position=2, queue_length=3)
     fields.update(changes)
     return StationStatus(**fields)

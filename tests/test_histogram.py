@@ -116,3 +116,13 @@ def test_the_difference_of_two_snapshots_is_the_span_between_them():
     assert span.count == 100
     assert span.percentile(0.5) == pytest.approx(210 * US)
     assert span.percentile(0.99) == pytest.approx(3.01e-3)
+
+
+def test_a_copy_keeps_what_was_counted_and_not_what_follows():
+    histogram = filled([0.0015, 0.0025, 0.5005], resolution_s=0.001)
+    twin = histogram.copy()
+    histogram.add(0.9005)
+    assert twin.bins() == {1: 1, 2: 1, 500: 1}
+    assert (twin.count, twin.max_s) == (3, 0.5005)
+    assert twin.percentile(0.5) == pytest.approx(0.003)
+    assert histogram.bins() == {1: 1, 2: 1, 500: 1, 900: 1}

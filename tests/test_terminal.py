@@ -225,7 +225,8 @@ def test_operator_pauses_and_plays_at_a_real_terminal(launcher, tmp_path):
 def status(**changes):
     fields = dict(paused=False, live=False, title="02-neon-arcade", position_s=75.9, duration_s=204.0,
                   packets_sent=0, octets_sent=0, slots_skipped=0, send_errors=0, send_error_p50_ms=0.0,
-                  send_error_p99_ms=0.0, send_error_max_ms=0.0, volume_percent=80, shuffle=False, repeat="queue",
+                  send_error_p99_ms=0.0, send_error_max_ms=0.0, send_error_bin_ms=0.01,
+                  send_error_bins={}, volume_percent=80, shuffle=False, repeat="queue",
                   queue_position=2, queue_length=3)
     return StationStatus(**(fields | changes))
 
