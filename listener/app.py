@@ -27,7 +27,7 @@ from listener.receiver_reports import ReceiverReporter
 from listener.status import status_key, status_line
 from listener.discovery import LIST_S, StationNotFound, find_station, listen, station_table, where
 from rtpwire.audio import L16_STEREO, AudioFormat
-from rtpwire.cli import DEFAULT_GROUP, DEFAULT_PORT, add_key_argument, add_network_arguments, ranged, read_key
+from cli.arguments import DEFAULT_GROUP, DEFAULT_PORT, add_key_argument, add_network_arguments, ranged, read_key
 from rtpwire.errors import WireError
 from rtpwire.net import (Address, DatagramSender, NetworkError, SealedSender, drain, enable_arrival_times,
                          open_receiver, open_sender, open_unicast_client)
@@ -35,8 +35,8 @@ from rtpwire.nowplaying import DEFAULT_LATENCY_S
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from rtpwire.sdp import StreamDescription
 from rtpwire.srtp import SrtpSender
-from rtpwire.stats_file import StatsFile
-from rtpwire.wallclock import wall_minus_monotonic_s
+from stats.file import StatsFile
+from sound.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError, find_device, list_devices
 
 PERIOD_S = 0.01  # playout period: what a sound card pulls at a time, and what paced outputs read at a time

@@ -19,7 +19,7 @@ import numpy as np
 import pyaudio
 
 from rtpwire.audio import AudioFormat
-from rtpwire.histogram import Histogram
+from stats.histogram import Histogram
 from rtpwire.net import Address
 from sound.devices import CallbackStream, Device, find_device
 from sound.pulse_stream import PlaybackStream, PulseError, PulseSink

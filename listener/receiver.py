@@ -36,7 +36,7 @@ from listener.sender_clock import SenderClock
 from listener.strangers import Strangers
 from rtpwire.audio import AudioFormat, format_for_payload_type, formats_playable_as
 from rtpwire.errors import WireError
-from rtpwire.histogram import Histogram
+from stats.histogram import Histogram
 from rtpwire.nowplaying import APP_NAME, NowPlaying
 from rtpwire.rtcp import SDES_NAME, App, Bye, ReportBlock, SenderReport, SourceDescription, parse_compound
 from rtpwire.net import Address

@@ -7,7 +7,7 @@ sample at the same instant and measure how long it took from the station to the 
 
 from __future__ import annotations
 
-from rtpwire.rtcp import SenderReport, unix_from_ntp
+from rtpwire.rtcp import SenderReport, compact_duration, compact_ntp, unix_from_ntp
 
 
 class SenderClock:
@@ -36,8 +36,7 @@ class SenderClock:
         built an instant later may seem to precede it, which is no delay."""
         if self._ts is None:
             return 0, 0
-        delay = max(0, round((now - self._report_arrival_s) * 65536))
-        return (self._report_ntp >> 16) & 0xFFFF_FFFF, delay & 0xFFFF_FFFF
+        return compact_ntp(self._report_ntp), compact_duration(now - self._report_arrival_s)
 
     def wall_of(self, ext_ts: int) -> float:
         """Station wall-clock time (Unix seconds) at which sample `ext_ts` was produced."""

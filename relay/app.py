@@ -22,7 +22,7 @@ from types import FrameType
 
 from relay.delivery import DeliveryQueue
 from relay.impairments import BurstLoss, Impairer, Impairments
-from rtpwire.cli import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, multicast_group, ranged, rtp_port
+from cli.arguments import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, multicast_group, ranged, rtp_port
 from rtpwire.net import NetworkError, open_receiver, open_sender
 from rtpwire.rtcp import COMMON_HEADER, SSRC
 from rtpwire.rtp import HEADER as RTP_HEADER

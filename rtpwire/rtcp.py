@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from rtpwire.errors import WireError
+from rtpwire.seqnum import wrap, wrap_diff
 
 RTCP_VERSION = 2
 COMMON_HEADER = struct.Struct("!BBH")  # V/P/count, packet type, length in 32-bit words minus one
@@ -23,16 +24,28 @@ PT_SR, PT_RR, PT_SDES, PT_BYE, PT_APP = 200, 201, 202, 203, 204
 SDES_END, SDES_CNAME, SDES_NAME, SDES_NOTE = 0, 1, 2, 7
 
 NTP_UNIX_EPOCH_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
+COMPACT_UNITS_PER_S = 1 << 16  # RFC 3550's compact NTP format: 16.16 fixed-point seconds (LSR, DLSR)
 
 
 def ntp_from_unix(unix_s: float) -> int:
     """64-bit NTP timestamp (32.32 fixed point, seconds since 1900) of a Unix time."""
-    return round((unix_s + NTP_UNIX_EPOCH_OFFSET_S) * (1 << 32)) & 0xFFFF_FFFF_FFFF_FFFF
+    return wrap(round((unix_s + NTP_UNIX_EPOCH_OFFSET_S) * (1 << 32)), 64)
 
 
 def unix_from_ntp(ntp: int) -> float:
     """Unix time of a 64-bit NTP timestamp (era 0, valid until 2036)."""
     return ntp / (1 << 32) - NTP_UNIX_EPOCH_OFFSET_S
+
+
+def compact_ntp(ntp: int) -> int:
+    """The middle 32 bits of a 64-bit NTP timestamp (RFC 3550 6.4.1): what a report block's LSR echoes of a sender
+    report, and the clock the sender reads a report's arrival on to work out the round trip."""
+    return wrap(ntp >> 16, 32)
+
+
+def compact_duration(seconds: float) -> int:
+    """A duration in the compact format's 1/65536 s (a report block's DLSR); never negative."""
+    return wrap(max(0, round(seconds * COMPACT_UNITS_PER_S)), 32)
 
 
 def utf8_prefix(text: str, max_bytes: int) -> bytes:
@@ -61,8 +74,8 @@ class ReportBlock:
     packets_lost: int  # cumulative, signed 24-bit (duplicates can make it negative)
     highest_sequence: int  # extended highest sequence number received
     jitter: int  # interarrival jitter, in timestamp units
-    last_sr: int  # middle 32 bits of the last SR's NTP timestamp
-    delay_since_last_sr: int  # in 1/65536 s
+    last_sr: int  # middle 32 bits of the last SR's NTP timestamp (`compact_ntp`); 0: no SR received yet
+    delay_since_last_sr: int  # in 1/65536 s (`compact_duration`)
 
     def __bytes__(self) -> bytes:
         lost = max(-(1 << 23), min(self.packets_lost, (1 << 23) - 1)) & 0xFFFFFF
@@ -76,6 +89,14 @@ class ReportBlock:
         if lost & 0x800000:
             lost -= 1 << 24
         return cls(ssrc, lost_word >> 24, lost, highest, jitter, last_sr, dlsr)
+
+    def round_trip_s(self, arrival_ntp: int) -> float | None:
+        """RFC 3550 6.4.1: the arrival (64-bit NTP) of the report holding this block, minus the SR timestamp it
+        echoes, minus how long its sender held that SR; None before it had any SR."""
+        if self.last_sr == 0:
+            return None
+        units = wrap_diff(compact_ntp(arrival_ntp), self.last_sr + self.delay_since_last_sr, 32)
+        return max(0, units) / COMPACT_UNITS_PER_S  # rounding on both sides may put a loopback's below zero
 
 
 def _parse_blocks(body: bytes, offset: int, count: int, kind: str) -> tuple[ReportBlock, ...]:
@@ -97,7 +118,7 @@ class SenderReport:
 
     def __bytes__(self) -> bytes:
         body = SENDER_INFO.pack(self.ssrc, self.ntp_timestamp, self.rtp_timestamp,
-                                self.packet_count & 0xFFFFFFFF, self.octet_count & 0xFFFFFFFF)
+                                wrap(self.packet_count, 32), wrap(self.octet_count, 32))
         return _with_header(len(self.reports), PT_SR, body + b"".join(bytes(r) for r in self.reports))
 
     @classmethod

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtpwire.audio import AudioFormat
-from rtpwire.wallclock import wall_minus_monotonic_s
+from sound.wallclock import wall_minus_monotonic_s
 from sound.dac_clock import DacClock, Snapshot
 
 UPDATE_S = 0.05  # a timing snapshot this often; before each block while there is no estimate yet

@@ -1,1 +1,1 @@
-"""The broadcaster: music files (or later a capture device) to RTP on an IP multicast group, in real time."""
+"""The broadcaster: music files or a capture device to RTP on an IP multicast group, in real time."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
-from rtpwire.cli import add_key_argument, add_network_arguments, ranged, read_key
+from cli.arguments import add_key_argument, add_network_arguments, ranged, read_key
 from rtpwire.errors import WireError
 from rtpwire.net import (Address, DatagramSender, NetworkError, SealedSender, drain, interface_address,
                          open_receiver, open_sender, open_unicast_server)
@@ -26,9 +26,9 @@ from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from rtpwire.sap import sap_address
 from rtpwire.sdp import Origin, StreamDescription
 from rtpwire.srtp import SrtpReceiver, SrtpSender, generate_key
-from rtpwire.stats_file import StatsFile
+from stats.file import StatsFile
 from rtpwire.timesync import TimeRequest
-from rtpwire.wallclock import wall_minus_monotonic_s
+from sound.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError, list_devices
 from station.announcer import Announcer
 from station.audience import Audience, Listener

@@ -17,7 +17,6 @@ from typing import Protocol
 from rtpwire.errors import WireError
 from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, ReportBlock, SourceDescription, ntp_from_unix, parse_compound
 from rtpwire.rtcp_timing import RTCP_BANDWIDTH_FRACTION, averaged_rtcp_bytes, member_timeout_s
-from rtpwire.seqnum import wrap_diff
 from rtpwire.srtp import SrtpReceiver
 
 EXPIRY_FLOOR_S = 30.0
@@ -84,7 +83,8 @@ class Audience:
                 member.last_report_s = now
                 for block in packet.reports:
                     if block.ssrc == self._own_ssrc:
-                        member.block, member.round_trip_s = block, self._round_trip_s(block, now)
+                        member.block = block
+                        member.round_trip_s = block.round_trip_s(ntp_from_unix(now + self._wall_offset_s))
             elif isinstance(packet, SourceDescription):  # ours, and other stations', describe no member
                 for chunk in packet.chunks:
                     described = self._members.get(chunk.ssrc)
@@ -93,14 +93,6 @@ class Audience:
             elif isinstance(packet, Bye):
                 for ssrc in packet.ssrcs:
                     self._members.pop(ssrc, None)
-
-    def _round_trip_s(self, block: ReportBlock, now: float) -> float | None:
-        """RFC 3550 6.4.1: arrival time minus the SR timestamp the listener echoes minus how long it held it."""
-        if block.last_sr == 0:
-            return None
-        arrival = (ntp_from_unix(now + self._wall_offset_s) >> 16) & 0xFFFF_FFFF
-        units = wrap_diff(arrival, block.last_sr + block.delay_since_last_sr, 32)
-        return max(0, units) / 65536  # rounding on both sides may make a loopback's round trip come out below zero
 
     def _timeout_s(self) -> float:
         """How long a listener may stay silent before it is dropped."""

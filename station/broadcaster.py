@@ -15,10 +15,10 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from rtpwire.histogram import Histogram
+from stats.histogram import Histogram
 from rtpwire.net import DatagramSender
 from rtpwire.nowplaying import NowPlaying
-from rtpwire.wallclock import wall_minus_monotonic_s
+from sound.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError
 from station.audience import Roster, format_listeners
 from station.capture import CaptureFigures

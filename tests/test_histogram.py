@@ -2,7 +2,7 @@
 
 import pytest
 
-from rtpwire.histogram import Histogram
+from stats.histogram import Histogram
 
 US = 1e-6
 

@@ -13,7 +13,7 @@ from listener.app import parse_args
 from listener.outputs import NullOutput
 from listener.receiver import LatencySource, Receiver, ReceiverConfig
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
-from rtpwire.stats_file import StatsFile
+from stats.file import StatsFile
 
 
 def test_max_latency_defaults_to_500_ms():

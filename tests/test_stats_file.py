@@ -4,7 +4,7 @@ import json
 import signal
 import time
 
-from rtpwire.stats_file import StatsFile
+from stats.file import StatsFile
 
 WAIT_S = 5.0  # a bound against hanging on the writer thread, never a measure
 

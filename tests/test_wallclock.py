@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from rtpwire.wallclock import wall_minus_monotonic_s
+from sound.wallclock import wall_minus_monotonic_s
 
 
 def test_a_preempted_reading_is_not_the_one_kept():

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from rtpwire.cli import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, ranged
+from cli.arguments import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, ranged
 from throughput_testing.batch import measure_round
 from throughput_testing.figures import Round, judge
 from throughput_testing.fleet import ROOT, Fleet, FleetError

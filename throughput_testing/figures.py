@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtpwire.audio import L16_STEREO
-from rtpwire.histogram import Histogram
+from stats.histogram import Histogram
 
 NOMINAL_BYTES_PER_S = L16_STEREO.rate * L16_STEREO.bytes_per_frame  # the station's stream: audio payload per second
 SATURATED_BUSY_PERCENT = 90.0  # the machine's CPUs this busy over the window: it could not keep up

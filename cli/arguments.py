@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-Number = TypeVar("Number", int, float)
-
 from rtpwire.net import check_group
 from rtpwire.srtp import KeyFileError, parse_key
+
+Number = TypeVar("Number", int, float)
 
 DEFAULT_GROUP = "239.255.0.1"
 DEFAULT_PORT = 5004
