@@ -5,45 +5,45 @@ from __future__ import annotations
 import argparse
 import functools
 import secrets
-import select
 import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
 from cli.arguments import add_key_argument, add_network_arguments, ranged, read_key
-from rtpwire.errors import WireError
-from rtpwire.net import (Address, DatagramSender, NetworkError, SealedSender, drain, interface_address,
-                         open_receiver, open_sender, open_unicast_server)
+from rtpwire.net import NetworkError, interface_address, open_receiver, open_sender, open_unicast_server
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from rtpwire.sap import sap_address
 from rtpwire.sdp import Origin, StreamDescription
 from rtpwire.srtp import SrtpReceiver, SrtpSender, generate_key
 from stats.file import StatsFile
-from rtpwire.timesync import TimeRequest
 from sound.wallclock import wall_minus_monotonic_s
 from sound.devices import DeviceError, list_devices
+from station.announcements import Announcements
 from station.announcer import Announcer
-from station.audience import Audience, Listener
+from station.audience import Audience
+from station.audience_feed import AudienceFeed
 from station.broadcaster import Broadcaster
 from station.console import (ALIASES, COMMANDS, About, CommandError, argument_choices, execute, parse_command,
                              takes_paths)
+from station.control import Station
 from station.media import MediaLoader, expand_paths
 from station.microphone import Microphone
+from station.onair import OnAir
 from station.packetizer import Packetizer
 from station.queue import PlayQueue
 from station.realtime import raise_priority
 from station.reporter import Reporter
 from station.schedule import Schedule
+from station.serving import POLL_S
 from station.source import FileSource, NothingPlayable
 from station.terminal import PromptOptions, Vocabulary, run_console, toolbar_text
+from station.time_service import TimeService
 
 MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP headers: never IP-fragmented
 EXIT_NOTHING_PLAYABLE = 2
@@ -51,7 +51,6 @@ EXIT_NETWORK = 3
 EXIT_DEVICE = 4
 EXIT_SDP_FILE = 5
 TOOL = "multicast-radio"  # the SDP's a=tool
-POLL_S = 0.2  # how soon the threads reading listeners' reports and time requests notice the station stopping
 
 
 @dataclass(frozen=True)
@@ -245,28 +244,27 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
     schedule = Schedule(time.monotonic() + 0.05, config.fmt.rate, config.samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname=f"station-{ssrc:08x}@{socket.gethostname()}",
                         name=config.name, latency_s=config.latency_ms / 1000)
+    wall_offset_s = wall_minus_monotonic_s()  # the station's clock, for its reports, its audience and its time service
     audience = AudienceFeed(Audience(ssrc, config.fmt.rate,
                                      session_bandwidth_bytes_per_s(config.fmt, config.samples_per_packet),
-                                     wall_offset_s=wall_minus_monotonic_s(),
+                                     wall_offset_s=wall_offset_s,
                                      srtp=SrtpReceiver(config.key) if config.key is not None else None),
                             reports_sock)
-    rtp_out: DatagramSender = rtp_sock
-    rtcp_out: DatagramSender = rtcp_sock
-    if config.key is not None:
-        srtp = SrtpSender(config.key)  # used by the sending thread only
-        rtp_out, rtcp_out = SealedSender(rtp_sock, srtp.protect), SealedSender(rtcp_sock, srtp.protect_rtcp)
-    broadcaster = Broadcaster(source, mic, functools.partial(Microphone.open, fmt=config.fmt), packetizer,
-                              reporter, rtp_out, rtcp_out, config.samples_per_packet, notify=_error,
-                              live_spec=config.mic or None, audience=audience, realtime=config.realtime)
-    time_service = TimeService(time_sock, broadcaster.wall_offset_s) if time_sock is not None else None
-    sap_lock = threading.Lock()  # the console (STATUS) and the announcements both move the description on
-    announcements = None if sap_sock is None else _announce(sap_sock, announcer, sap_lock, broadcaster)
+    onair = OnAir(source, mic, packetizer, reporter, schedule, wall_offset_s,
+                  srtp=SrtpSender(config.key) if config.key is not None else None)
+    broadcaster = Broadcaster(onair, rtp_sock, rtcp_sock, notify=_error, realtime=config.realtime)
+    station = Station(onair, broadcaster, functools.partial(Microphone.open, fmt=config.fmt),
+                      live_spec=config.mic or None, audience=audience)
+    time_service = TimeService(time_sock, wall_offset_s) if time_sock is not None else None
+    announcements = Announcements(announcer, title=lambda: station.now_playing().title)
+    if sap_sock is not None:
+        announcements.start(sap_sock, broadcaster.stopping)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        broadcaster.stop(f"station stopped ({signal.Signals(signum).name})")
+        station.stop(f"station stopped ({signal.Signals(signum).name})")
 
     def figures(_now: float) -> dict[str, object]:
-        return asdict(broadcaster.status()) | (time_service.stats() if time_service is not None else {})
+        return asdict(station.status()) | (time_service.stats() if time_service is not None else {})
 
     stats = StatsFile(config.stats_json, figures)
     signal.signal(signal.SIGTERM, on_signal)
@@ -277,9 +275,9 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
     _say(f"listeners play {config.latency_ms:g} ms after the station's clock" + (
         f"; time service on {time_sock.getsockname()[0]}:{config.time_port} (for listeners' --time-sync)"
         if time_sock is not None else ""))
-    _say(f"now playing: {broadcaster.now_playing().title}")
+    _say(f"now playing: {station.now_playing().title}")
     _say("type HELP for commands")
-    broadcaster.start(schedule)
+    broadcaster.start()
     audience.start(broadcaster.stopping)
     if time_service is not None:
         time_service.start(broadcaster.stopping)
@@ -289,19 +287,15 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
             command = parse_command(line)
         except CommandError as e:
             return f"error: {e}"
-        return execute(command, broadcaster, about) if command else None
+        return execute(command, station, about) if command else None
 
-    def sdp(title: str) -> str:
-        with sap_lock:
-            return str(announcer.description(title))
-
-    about = About(config.link(), sdp)
+    about = About(config.link(), announcements.description)
 
     interactive = sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
     try:
         run_console(handle, broadcaster.stopping, interactive, PromptOptions(
             vocabulary=Vocabulary(names=(*COMMANDS, *ALIASES), choices=argument_choices, takes_paths=takes_paths),
-            toolbar=lambda: toolbar_text(broadcaster.status(), broadcaster.listener_count(), config.bitrate_kbps,
+            toolbar=lambda: toolbar_text(station.status(), station.listener_count(), config.bitrate_kbps,
                                          f"{config.group}:{config.port}")))
     finally:
         broadcaster.stop()
@@ -310,44 +304,15 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         audience.join(timeout_s=2 * POLL_S)
         if time_service is not None:
             time_service.join(timeout_s=2 * POLL_S)
-        if announcements is not None:
-            announcements.join(2 * POLL_S)
+        announcements.join(2 * POLL_S)
         for sock in (rtp_sock, rtcp_sock, reports_sock, time_sock, sap_sock):
             if sock is not None:
                 sock.close()
-    status = broadcaster.status()
+    status = station.status()
     _say(f"off the air: {status.packets_sent} packets sent, send error p50 {status.send_error_p50_ms:.2f} ms, "
          f"p99 {status.send_error_p99_ms:.2f} ms")
     stats.write(time.monotonic())
     return 0
-
-
-def _announce(sock: socket.socket, announcer: Announcer, lock: threading.Lock,
-              broadcaster: Broadcaster) -> threading.Thread:
-    """A daemon thread sending the station's SAP announcements while it is on the air (noticing a new title
-    within POLL_S), then the deletion that takes them back."""
-    def send(data: bytes) -> None:
-        try:
-            sock.send(data)
-        except OSError:
-            pass  # as if lost on the way: the next announcement says it all again
-
-    def run() -> None:
-        while True:
-            title = broadcaster.now_playing().title
-            with lock:
-                data = announcer.announcement(time.monotonic(), title)
-            if data is not None:
-                send(data)
-            if broadcaster.stopping.wait(POLL_S):
-                break
-        with lock:
-            data = announcer.deletion()
-        send(data)
-
-    thread = threading.Thread(target=run, name="announcements", daemon=True)
-    thread.start()
-    return thread
 
 
 def _open_time_port(config: StationConfig) -> socket.socket | None:
@@ -358,89 +323,3 @@ def _open_time_port(config: StationConfig) -> socket.socket | None:
         return open_unicast_server(config.interface, config.time_port)
     except NetworkError as e:
         raise NetworkError(f"{e} (is another station using it? --time-port chooses another port, 0 none)") from None
-
-
-class AudienceFeed:
-    """The audience behind a lock: a daemon thread feeds it what arrives on the RTCP port (listeners' reports,
-    and the station's own packets, which it ignores), while the console reads it."""
-
-    def __init__(self, audience: Audience, sock: socket.socket) -> None:
-        self._audience = audience
-        self._sock = sock
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def start(self, stopping: threading.Event) -> None:
-        """Reads until `stopping` is set, and notices it within POLL_S."""
-        self._thread = _serve(self._sock, stopping, self._on_datagram, "audience")
-
-    def join(self, timeout_s: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def listeners(self, now: float) -> list[Listener]:
-        with self._lock:
-            return self._audience.listeners(now)
-
-    def count(self, now: float) -> int:
-        with self._lock:
-            return self._audience.count(now)
-
-    def _on_datagram(self, data: bytes, arrival_s: float, _sender: Address) -> None:
-        with self._lock:
-            self._audience.on_rtcp(data, arrival_s)
-
-
-class TimeService:
-    """Answers listeners' time-sync requests (`rtpwire.timesync`) on a daemon thread. The station's times are
-    its sender reports' clock, the monotonic clock plus the broadcaster's wall-clock offset, so that what a
-    listener learns is the very clock that places the samples; the receive time is the kernel's stamp, so that
-    the thread's waking up late (the GIL, a busy machine) adds nothing but to the round trip. Requests that do
-    not parse get no answer."""
-
-    def __init__(self, sock: socket.socket, wall_offset_s: float) -> None:
-        self._sock = sock
-        self._wall_offset_s = wall_offset_s
-        self._thread: threading.Thread | None = None
-        self.answered = 0
-        self.ignored = 0
-
-    def start(self, stopping: threading.Event) -> None:
-        """Answers until `stopping` is set, and notices it within POLL_S."""
-        self._thread = _serve(self._sock, stopping, self._on_datagram, "time service")
-
-    def join(self, timeout_s: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def stats(self) -> dict[str, int]:
-        return {"time_requests_answered": self.answered, "time_requests_ignored": self.ignored}
-
-    def _on_datagram(self, data: bytes, arrival_s: float, sender: Address) -> None:
-        try:
-            request = TimeRequest.parse(data)
-        except WireError:
-            self.ignored += 1
-            return
-        response = request.answer(arrival_s + self._wall_offset_s, time.monotonic() + self._wall_offset_s)
-        try:
-            self._sock.sendto(bytes(response), sender)
-            self.answered += 1
-        except OSError:
-            pass  # as if lost on the way: the listener asks again
-
-
-def _serve(sock: socket.socket, stopping: threading.Event, handle: Callable[[bytes, float, Address], None],
-           name: str) -> threading.Thread:
-    """A daemon thread handing `handle` every datagram that arrives on `sock`, with its arrival time and sender,
-    until `stopping` is set; it waits in select, never spinning, and notices `stopping` within POLL_S."""
-    def run() -> None:
-        while not stopping.is_set():
-            readable, _, _ = select.select([sock], [], [], POLL_S)
-            if readable:
-                for data, arrival_s, sender in drain(sock):
-                    handle(data, arrival_s, sender)
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-    return thread

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from station.broadcaster import Broadcaster, StationStatus
+from station.control import Station, StationStatus
 from station.capture import CaptureFigures
 from station.media import expand_paths
 from station.queue import REPEAT_MODES, QueueError, QueueItem, QueueListing
@@ -323,7 +323,7 @@ def _added(items: list[QueueItem]) -> str:
     return "added " + ", ".join(_track(item) for item in items)
 
 
-def execute(command: Command, station: Broadcaster, about: About) -> str:
+def execute(command: Command, station: Station, about: About) -> str:
     """Carries out a parsed command on the station and returns the answer for the operator."""
     try:
         return _execute(command, station, about)
@@ -331,7 +331,7 @@ def execute(command: Command, station: Broadcaster, about: About) -> str:
         return f"error: {e}"
 
 
-def _execute(command: Command, station: Broadcaster, about: About) -> str:
+def _execute(command: Command, station: Station, about: About) -> str:
     name, args = command.name, command.args
     if name == "PLAY" and args:
         index = _index(args[0])

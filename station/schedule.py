@@ -32,10 +32,6 @@ class Schedule:
     rate: int
     samples_per_packet: int
 
-    @property
-    def slot_s(self) -> float:
-        return self.samples_per_packet / self.rate
-
     def deadline_s(self, slot: int) -> float:
         return self.start_s + slot * self.samples_per_packet / self.rate
 

@@ -23,7 +23,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from station.broadcaster import StationStatus
+from station.control import StationStatus
 from station.console import clock
 
 TOOLBAR_REFRESH_S = 0.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fake_media import RATE, make_source, pcm
 
-from station.broadcaster import StationStatus
+from station.control import StationStatus
 from station.capture import CaptureFigures
 from station.console import (ALIASES, COMMANDS, About, Command, CommandError, Seek, argument_choices, execute,
                              format_queue, format_status, help_text, parse_command, takes_paths)
@@ -25,7 +25,7 @@ def _status(**changes) -> StationStatus:
 
 
 class FakeStation:
-    """What execute() needs of a Broadcaster: play/pause answering whether they changed anything, the source
+    """What execute() needs of a Station: play/pause answering whether they changed anything, the source
     switches recording what they were asked for, the volume, and a real FileSource (on a fake loader) for the
     queue commands: 01-tide-pool (25 s), 02-neon-arcade (24 s), 03-lantern-waltz (30 s)."""
 

@@ -20,7 +20,7 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from station.broadcaster import StationStatus
+from station.control import StationStatus
 from station.terminal import (CommandCompleter, PromptOptions, Vocabulary, history_path, make_session, open_history,
                               prompt_loop, run_console, toolbar_text)
 
