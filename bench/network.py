@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from simulation import Datagram, Playout, sine_pcm, transmit  # noqa: E402  (the fake-time station and reader)
+from simulation import Datagram, SoundCard, sine_pcm, transmit  # noqa: E402  (the fake-time station and reader)
 
 from listener.receiver import Receiver, ReceiverConfig  # noqa: E402
 from relay.impairments import BurstLoss, Impairer, Impairments  # noqa: E402
@@ -65,9 +65,9 @@ def arrivals(pcm_seconds: float, impairments: Impairments) -> list[Datagram]:
 
 def measure(condition: str, impairments: Impairments, seconds: float, latency_ms: float) -> Row:
     receiver = Receiver(ReceiverConfig(L16_STEREO, latency_ms / 1000, SIMULATION_WALL_OFFSET_S), 0.0)
-    playout = Playout(receiver, arrivals(seconds, impairments))
+    card = SoundCard(receiver, arrivals(seconds, impairments))
     for second in range(1, int(seconds) + 2):  # a second at a time: the output is not kept
-        playout.until(float(second))
+        card.until(float(second))
     figures = {key: value for key, value in receiver.stats(seconds + 1).items() if isinstance(value, (int, float))}
     sent = L16_STEREO.samples_for(seconds)
     return Row(condition, 100 * (sent - figures["samples_missing"]) / sent, 100 * figures["samples_concealed"] / sent,

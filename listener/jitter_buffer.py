@@ -47,15 +47,12 @@ class JitterBuffer:
             return Write.LATE
         return Write.STORED
 
-    def write(self, ts: int, pcm: np.ndarray) -> Write:
-        verdict = self.judge(ts, len(pcm))
-        if verdict is not Write.STORED:
-            return verdict
+    def store(self, ts: int, pcm: np.ndarray) -> None:
+        """Writes samples that `judge` found STORED: judged once, by the caller, before anything else moved."""
         for start, end, offset in self._spans(ts, len(pcm)):
             self._pcm[start:end] = pcm[offset: offset + end - start]
             self._filled[start:end] = True
         self.end_ts = max(self.end_ts, ts + len(pcm))
-        return Write.STORED
 
     def read(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
         """The next `frames` samples (silence where none arrived) and the mask of those that did arrive."""

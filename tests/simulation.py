@@ -7,15 +7,16 @@ what the station sends; the link delays, drops, duplicates and reorders datagram
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from listener.receiver import Receiver
+from listener.playout import LatencySource
+from listener.receiver import Receiver, ReceiverConfig
 from relay.impairments import Impairer, Impairments
-from rtpwire.audio import L16_STEREO
-from rtpwire.nowplaying import NowPlaying
+from rtpwire.audio import L16_STEREO, AudioFormat
+from station.onair import OnAir
 from station.packetizer import Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
@@ -54,35 +55,56 @@ def largest_step(pcm: np.ndarray) -> int:
     return int(np.abs(np.diff(pcm.astype(np.int32), axis=0)).max()) if len(pcm) > 1 else 0
 
 
+class _Looped:
+    """The music `transmit` sends: `pcm` looped until `total` samples were read; a read stops at the end of `pcm`,
+    as a track does. `transmit` stops once all was read, before a read could find the end."""
+
+    title = "t"
+    finished = False
+
+    def __init__(self, pcm: np.ndarray, total: int) -> None:
+        self._pcm = pcm
+        self._total = total
+        self.position = 0
+
+    @property
+    def played_out(self) -> bool:
+        return self.position >= self._total
+
+    def read(self, frames: int) -> np.ndarray:
+        start = self.position % len(self._pcm)
+        chunk = self._pcm[start: start + min(frames, self._total - self.position)]
+        self.position += len(chunk)
+        return chunk
+
+
 def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float, float], ...] = (),
              ssrc: int = 0x1234ABCD, first_sequence: int = 1000, first_timestamp: int = 5000,
              bye: bool = True, report_interval_s: float = 1.0, seconds: float | None = None,
              samples_per_packet: int = SPP, latency_s: float = 0.06) -> Iterator[Datagram]:
     """Everything a station sends for `pcm` (looped for `seconds` of audio when given), paused during `pauses`
-    (station times), announcing `latency_s`, with send times, one datagram at a time."""
+    (station times), announcing `latency_s`, with send times, one datagram at a time: the station's own step
+    (`station.onair`), at each slot's deadline."""
     packetizer = Packetizer(L16_STEREO, ssrc, first_sequence, first_timestamp)
     schedule = Schedule(start_s, L16_STEREO.rate, samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s,
                         latency_s=latency_s)
-    total = len(pcm) if seconds is None else L16_STEREO.samples_for(seconds)
-    position = 0
-    slot = 0
-    was_paused = False
-    while position < total:
-        now = schedule.deadline_s(slot)
-        paused = any(a <= now < b for a, b in pauses)
-        if not paused:
-            start = position % len(pcm)
-            chunk = pcm[start: start + min(samples_per_packet, total - position)]
-            position += len(chunk)
-            yield Datagram(now, True, bytes(packetizer.packetize(chunk, schedule.stream_ts(slot))))
-        if paused != was_paused or reporter.due(now):
-            yield Datagram(now, False, reporter.report(now, now + WALL_OFFSET_S, NowPlaying(paused, "t")))
-        was_paused = paused
-        slot += 1
+    music = _Looped(pcm, len(pcm) if seconds is None else L16_STEREO.samples_for(seconds))
+    onair = OnAir(music, None, packetizer, reporter, schedule, WALL_OFFSET_S)  # type: ignore[arg-type]
+    while not music.played_out:
+        now = onair.next_deadline_s
+        if any(a <= now < b for a, b in pauses):
+            onair.pause()
+        else:
+            onair.play()
+        slot = onair.step(now)
+        if slot.rtp is not None:
+            yield Datagram(now, True, slot.rtp)
+        if slot.rtcp is not None:
+            yield Datagram(now, False, slot.rtcp)
     if bye:
-        now = schedule.deadline_s(slot)
-        yield Datagram(now, False, reporter.bye(now, now + WALL_OFFSET_S, "end"))
+        now = onair.next_deadline_s
+        yield Datagram(now, False, onair.bye(now, "end"))
 
 
 def broadcast(pcm: np.ndarray, **options: Any) -> list[Datagram]:
@@ -107,7 +129,7 @@ def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, ji
     return sorted(arrived, key=lambda d: d.time_s)
 
 
-class Playout:
+class SoundCard:
     """Pulls PERIOD_FRAMES at a time, delivering each datagram before the first read at or after its arrival,
     as the listener's paced loop does. It can be resumed (`until` again) without losing a datagram.
 
@@ -137,8 +159,8 @@ class Playout:
 
 
 def play(receiver: Receiver, arrivals: list[Datagram], until_s: float, from_s: float = 0.0) -> np.ndarray:
-    """One uninterrupted run of a Playout from `from_s` to `until_s`."""
-    return Playout(receiver, arrivals, from_s).until(until_s)
+    """One uninterrupted run of a SoundCard from `from_s` to `until_s`."""
+    return SoundCard(receiver, arrivals, from_s).until(until_s)
 
 
 def samples_skipped(heard: np.ndarray, source: np.ndarray) -> int | None:
@@ -158,3 +180,34 @@ def samples_skipped(heard: np.ndarray, source: np.ndarray) -> int | None:
 def audible(pcm: np.ndarray) -> np.ndarray:
     """The recording without its silent frames (test sources are never silent)."""
     return pcm[np.any(pcm != 0, axis=1)]
+
+
+# --- listeners, and where the station sends from -----------------------------------------------------------------
+
+LATENCY_S = 0.06
+
+
+def receiver(now: float = 0.0, fmt: AudioFormat = L16_STEREO, latency_s: float = LATENCY_S) -> Receiver:
+    """A listener's receiver with the latency on its command line."""
+    return Receiver(ReceiverConfig(fmt, latency_s, WALL_OFFSET_S), now)
+
+
+def first_sound(pcm: np.ndarray) -> int:
+    """The index of the recording's first audible frame."""
+    return int(np.argmax(np.any(pcm != 0, axis=1)))
+
+
+def listener(now: float = 0.0, latency_s: float = LATENCY_S, source: LatencySource = LatencySource.DEFAULT,
+             wall_offset_s: float = WALL_OFFSET_S) -> Receiver:
+    """A listener's receiver taking the latency the station announces, unless `source` says otherwise."""
+    return Receiver(ReceiverConfig(L16_STEREO, latency_s, wall_offset_s, latency_source=source), now)
+
+
+SRTP_KEY = bytes(range(30))  # SRTP's master key and salt, shared by the station and its listeners
+STATION_RTP = ("10.0.0.1", 40000)
+STATION_RTCP = ("10.0.0.1", 40001)
+
+
+def from_station(datagrams: list[Datagram]) -> list[Datagram]:
+    """The datagrams as sent from the station's own addresses."""
+    return [replace(d, source=STATION_RTP if d.is_rtp else STATION_RTCP) for d in datagrams]

@@ -4,10 +4,11 @@ import random
 
 import numpy as np
 import pytest
-from simulation import WALL_OFFSET_S, Datagram, Playout, tone_pcm, transmit
+from simulation import WALL_OFFSET_S, Datagram, SoundCard, tone_pcm, transmit
 
-from listener.receiver import (SYNC_DEADBAND_S, SYNC_LEARNING_S, SYNC_MAX_CORRECTION, SYNC_RESPONSE_S, SYNC_SMOOTHING_S,
-                               Receiver, ReceiverConfig)
+from listener.playout import (SYNC_DEADBAND_S, SYNC_LEARNING_S, SYNC_MAX_CORRECTION, SYNC_RESPONSE_S,
+                              SYNC_SMOOTHING_S)
+from listener.receiver import Receiver, ReceiverConfig
 from rtpwire.audio import L16_STEREO
 from sound.drift import MAX_CORRECTION, DriftCompensator, fit
 
@@ -140,24 +141,25 @@ def test_restart_forgets_the_error_not_the_drift():
 
 # --- the receiver against a sound card whose clock drifts, for a simulated hour ---------------------------
 
+@pytest.mark.slow  # an hour of fake time takes half a minute
 @pytest.mark.parametrize("card_ppm", [500, -500])
 def test_receiver_holds_its_latency_for_an_hour_of_drift(card_ppm):
     latency_s = 0.06
     receiver = Receiver(ReceiverConfig(L16_STEREO, latency_s, WALL_OFFSET_S), 0.0)
     sent = transmit(tone_pcm(1.0), seconds=3601, samples_per_packet=1102)
     arrivals = (Datagram(d.time_s + 0.001, d.is_rtp, d.data) for d in sent)
-    playout = Playout(receiver, arrivals, card_ppm=card_ppm)
+    card = SoundCard(receiver, arrivals, card_ppm=card_ppm)
     for step in range(1, 361):
-        playout.until(step * 10.0)
+        card.until(step * 10.0)
         assert 0 < receiver.buffered_s() < latency_s + 0.025 + 0.004  # target, plus one packet, plus the band
     stats = receiver.stats(3600.0)
     print(f"card {card_ppm:+} ppm for an hour: measured {stats['drift_ppm']} ppm, {stats['samples_inserted']} "
-          f"inserted, {stats['samples_dropped']} dropped, latency {receiver.latency.percentile(0.0) * 1e3:.2f}"
-          f"..{receiver.latency.max_s * 1e3:.2f} ms (target {latency_s * 1e3:.0f}), resyncs {stats['resyncs']}")
+          f"inserted, {stats['samples_dropped']} dropped, latency {receiver.playout.latency.percentile(0.0) * 1e3:.2f}"
+          f"..{receiver.playout.latency.max_s * 1e3:.2f} ms (target {latency_s * 1e3:.0f}), resyncs {stats['resyncs']}")
     assert stats["underruns"] == 0 and stats["resyncs"] == 0 and stats["samples_missing"] == 0
     assert stats["latency_samples_added"] == stats["latency_samples_removed"] == 0  # drift is no jitter
     assert stats["drift_ppm"] == pytest.approx(card_ppm, abs=2)
     corrections = stats["samples_inserted"] if card_ppm > 0 else stats["samples_dropped"]
     assert corrections == pytest.approx(3600 * L16_STEREO.rate * abs(card_ppm) * 1e-6, rel=0.01)
-    band_s = receiver.drift.deadband_s + 0.0015  # the dead band, and how far past it the loop lets drift go
-    assert latency_s - band_s < receiver.latency.percentile(0.0) and receiver.latency.max_s < latency_s + band_s
+    band_s = receiver.playout.drift.deadband_s + 0.0015  # the dead band, and how far past it the loop lets drift go
+    assert latency_s - band_s < receiver.playout.latency.percentile(0.0) and receiver.playout.latency.max_s < latency_s + band_s

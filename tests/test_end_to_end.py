@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 from conftest import ROOT, noise_pcm, read_wav, write_wav
 
+from rtpwire.net import open_sender
+from rtpwire.rtp import RtpPacket
+
 SPP = 220
 
 
@@ -116,6 +119,25 @@ def test_listener_cannot_join_says_where(launcher):
     listener = launcher.start("listener", "--interface", "198.51.100.7")  # TEST-NET-2: no interface has it, the join fails before anything is sent
     assert listener.popen.wait(15) == 3
     assert "cannot join" in listener.stderr() and launcher.group in listener.stderr()
+
+
+def test_quiet_still_says_why_another_payload_type_is_not_played(launcher):
+    """--quiet hides the status line, never the reason nothing plays: a sender of dynamic payload type 97 (ffmpeg
+    at 48 kHz) heard without its SDP is named, once."""
+    listener = launcher.start("listener", "--quiet", "--output", "null", "--duration", "5")
+    sender = open_sender(launcher.group, launcher.port, "127.0.0.1", ttl=1)
+    try:
+        for sequence in range(800):  # 4 s of 5 ms packets, past the 3 s a listener waits before it says why
+            if listener.popen.poll() is not None:
+                break
+            sender.send(bytes(RtpPacket(97, sequence, sequence * 240, 0xF0F0, payload=bytes(960))))
+            time.sleep(0.005)
+    finally:
+        sender.close()
+    assert listener.popen.wait(15) == 0
+    lines = listener.stderr().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("listener: nothing playable heard for ")
+    assert "packets refused, the last: unsupported RTP payload type 97" in lines[0]
 
 
 def test_listener_rejects_bad_arguments(launcher):

@@ -1,19 +1,13 @@
-"""The listener's command line: the latency bounds it hands the receiver, where the latency comes from, and
-where the station's time service is; and the paced loop's order of events."""
+"""The listener's command line: the latency bounds it hands the receiver, where the latency comes from, where the
+station's time service is, and how the stream is found."""
 
-import threading
-import time
-from collections import deque
 
 import pytest
 from test_sdp import FFMPEG_44K_MONO, FFMPEG_48K_STEREO
 
-import listener.app as app
 from listener.app import parse_args
-from listener.outputs import NullOutput
-from listener.receiver import LatencySource, Receiver, ReceiverConfig
+from listener.playout import LatencySource
 from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
-from stats.file import StatsFile
 
 
 def test_max_latency_defaults_to_500_ms():
@@ -119,65 +113,3 @@ def test_list_takes_the_scope_from_the_group():
 
 def test_station_by_name():
     assert parse_args(["--station", "Radio Alpha"]).station == "Radio Alpha"
-
-
-class LoggedReceiver(Receiver):
-    """A real receiver that notes what it was handed and read, and when, in order."""
-
-    def __init__(self) -> None:
-        super().__init__(ReceiverConfig(L16_STEREO, 0.06, wall_offset_s=0.0), time.monotonic())
-        self.log: list[tuple[str, float]] = []
-
-    def on_rtp(self, data: bytes, now: float, source: tuple[str, int] | None = None) -> None:
-        self.log.append(("rtp", now))
-        super().on_rtp(data, now, source)
-
-    def on_rtcp(self, data: bytes, now: float, source: tuple[str, int] | None = None) -> None:
-        self.log.append(("rtcp", now))
-        super().on_rtcp(data, now, source)
-
-    def read(self, frames: int, now: float):
-        self.log.append(("read", now))
-        return super().read(frames, now)
-
-
-class QuietReports:
-    def __init__(self) -> None:
-        self.rtcp: list[float] = []
-
-    def on_rtcp(self, _data: bytes, now: float) -> None:
-        self.rtcp.append(now)
-
-    def send_if_due(self) -> None:
-        pass
-
-
-def test_the_paced_loop_replays_arrivals_and_deadlines_in_time_order(monkeypatch):
-    """It wakes seldom, but what it hands the receiver, and when it reads, is in the order of the kernel's arrival
-    stamps and the periods' deadlines: a datagram that arrived after a deadline is handed after that read, even
-    when both were waiting at one wake-up."""
-    receiver = LoggedReceiver()
-    reports = QuietReports()
-    calls: list[float] = []
-
-    def arrivals(_rtp_sock, _rtcp_sock):
-        """The second wake-up finds datagrams stamped between the first periods' deadlines."""
-        calls.append(time.monotonic())
-        if len(calls) != 2:
-            return deque()
-        first = calls[0]
-        station = ("127.0.0.1", 40000)
-        return deque([(first + 0.005, True, b"rtp", station), (first + 0.015, False, b"rtcp", station),
-                      (first + 0.025, True, b"rtp", station)])
-
-    monkeypatch.setattr(app, "_arrivals", arrivals)
-    start_s = time.monotonic()
-    app._run_paced(start_s + 2 * app.PACED_WAKE_S, receiver, NullOutput(), None, None, threading.Event(),
-                   app.StatusPrinter(quiet=True), "here", reports, None, StatsFile(None, lambda _now: {}))
-    assert len(calls) >= 2
-    handed = [entry for entry in receiver.log if entry[0] != "read"]
-    assert [kind for kind, _ in handed] == ["rtp", "rtcp", "rtp"]
-    assert reports.rtcp == [handed[1][1]]
-    assert receiver.log == sorted(receiver.log, key=lambda entry: entry[1])  # one timeline
-    reads = [now for kind, now in receiver.log if kind == "read"]
-    assert len(reads) >= 3 and reads[0] < handed[0][1] < reads[1]

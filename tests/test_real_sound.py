@@ -142,10 +142,15 @@ def test_listener_keeps_receiving_when_its_device_vanishes(pulse, launcher, tmp_
     launcher.start("station", "--once", str(write_wav(tmp_path / "piece.wav", chord_pcm(8.0))))
     listener = launcher.start("listener", "--output", "speaker", "--device", sink, "--duration", "6",
                               "--stats-json", str(tmp_path / "listener.json"), env=pulse.env)
+    quiet = launcher.start("listener", "--quiet", "--output", "speaker", "--device", sink, "--duration", "6",
+                           env=pulse.env)
     listener.wait_for("| playing |")
     pulse.stop()  # the audio server, and with it the device, is gone
     listener.wait_for("stopped (device gone?); still receiving")
-    assert listener.popen.wait(20) == 0
+    assert listener.popen.wait(20) == 0 and quiet.popen.wait(20) == 0
+    lines = quiet.stderr().splitlines()  # --quiet hides the status line, never the lost device: said once
+    assert len(lines) == 1 and lines[0].startswith(f"listener: audio output PulseAudio {sink} ")
+    assert lines[0].endswith("stopped (device gone?); still receiving, not playing")
     stats = json.loads((tmp_path / "listener.json").read_text())
     assert stats["packets_received"] > 5.5 / 0.005 * 0.9  # all along the six seconds, not only before
     assert stats["packets_lost"] == 0

@@ -36,7 +36,8 @@ def gen_key(path: Path) -> Path:
 
 def test_srtp_plays_only_with_the_key(launcher, tmp_path):
     """With the key, the recording is bit-exact; without it the listener says the stream is encrypted; with
-    another key, that authentication fails; neither plays a sound, and both keep waiting."""
+    another key, that authentication fails; neither plays a sound, and both keep waiting; and with --quiet, each
+    still says why, once."""
     source = noise_pcm(5.0, seed=4)
     key, wrong = gen_key(tmp_path / "radio.key"), gen_key(tmp_path / "other.key")
     keyed = launcher.start("listener", "--key-file", str(key), "--output", str(tmp_path / "heard.wav"),
@@ -44,6 +45,9 @@ def test_srtp_plays_only_with_the_key(launcher, tmp_path):
     keyless = launcher.start("listener", "--output", str(tmp_path / "keyless.wav"), "--duration", "40")
     mistaken = launcher.start("listener", "--key-file", str(wrong), "--output", str(tmp_path / "wrong.wav"),
                               "--duration", "40", "--stats-json", str(tmp_path / "wrong.json"))
+    quiet_keyless = launcher.start("listener", "--quiet", "--output", "null", "--duration", "40")
+    quiet_mistaken = launcher.start("listener", "--quiet", "--key-file", str(wrong), "--output", "null",
+                                    "--duration", "40")
     for listener in (keyed, keyless, mistaken):
         listener.wait_for("listening on")
     station = launcher.start("station", "--once", "--key-file", str(key), "--no-sap",
@@ -51,10 +55,15 @@ def test_srtp_plays_only_with_the_key(launcher, tmp_path):
     station.wait_for("encrypted (SRTP)", stream="stdout")
     keyless.wait_for("stream is encrypted: ")
     mistaken.wait_for("authentication failed on ", timeout_s=20)
+    quiet_mistaken.wait_for("authentication failed on ", timeout_s=20)
     assert station.popen.wait(30) == 0
     keyed.wait_for("station left")
-    for listener in (keyed, keyless, mistaken):
+    for listener in (keyed, keyless, mistaken, quiet_keyless, quiet_mistaken):
         assert listener.stop() == 0
+    # --quiet hides the status line, never why nothing plays: said once each
+    assert [line.split(":")[1] for line in quiet_keyless.stderr().splitlines()] == [" stream is encrypted"]
+    assert [line.split(" on ")[0] for line in quiet_mistaken.stderr().splitlines()] == \
+        ["listener: authentication failed"]
     heard, longest_gap = audible_runs(read_wav(tmp_path / "heard.wav"))
     assert np.array_equal(heard, source) and longest_gap == 0
     assert not read_wav(tmp_path / "keyless.wav").any()

@@ -1,13 +1,17 @@
-"""The listener's status line: the latency in use and where it came from, and the playout offset."""
+"""The listener's status line: the latency in use and where it came from, the playout offset, and why nothing
+plays, which --quiet still says, once each."""
 
 import re
+from dataclasses import replace
 
-from simulation import WALL_OFFSET_S, Playout, broadcast, link, tone_pcm
+from simulation import SRTP_KEY, WALL_OFFSET_S, SoundCard, broadcast, link, tone_pcm
 
-from listener.receiver import LatencySource, Receiver, ReceiverConfig
-from listener.status import status_key, status_line
+from listener.playout import LatencySource
+from listener.receiver import Receiver, ReceiverConfig
+from listener.status import Silence, StatusPrinter, silence, status_key, status_line
 from rtpwire.audio import L16_STEREO
 from rtpwire.rtp import RtpPacket
+from rtpwire.srtp import SrtpSender
 
 WHERE = "239.255.0.1:5004 via 127.0.0.1"
 
@@ -41,14 +45,14 @@ def test_the_default_latency_until_the_station_says():
 
 def test_the_station_latency_and_the_offset_once_playing():
     r = receiver()
-    Playout(r, link(broadcast(tone_pcm(1.0), latency_s=0.15))).until(0.5)
+    SoundCard(r, link(broadcast(tone_pcm(1.0), latency_s=0.15))).until(0.5)
     assert status_line(r, 0.5, WHERE) == ("Sim Radio — t | playing | buffer 139 ms | lost 0 | "
                                           "latency 150.0 ms (station) | offset +0.00 ms")
 
 
 def test_the_command_line_latency():
     r = receiver(LatencySource.COMMAND_LINE)
-    Playout(r, link(broadcast(tone_pcm(1.0), latency_s=0.15))).until(0.5)
+    SoundCard(r, link(broadcast(tone_pcm(1.0), latency_s=0.15))).until(0.5)
     assert "| latency 60.0 ms (command line) |" in status_line(r, 0.5, WHERE)
 
 
@@ -56,7 +60,7 @@ def test_a_latency_on_its_way_to_the_station_one():
     r = receiver()
     datagrams = link(broadcast(tone_pcm(3.0), latency_s=0.15))
     # the first two reports missed: playing on the default from CLOCK_WAIT_S after the first packet, until 2.1 s
-    Playout(r, [d for d in datagrams if d.is_rtp or d.time_s > 2.0]).until(2.2)
+    SoundCard(r, [d for d in datagrams if d.is_rtp or d.time_s > 2.0]).until(2.2)
     line = status_line(r, 2.2, WHERE)
     assert re.search(r"\| latency (\d+)\.0 ms, moving to 150\.0 \(station\) \| offset -\d+\.\d\d ms$", line), line
 
@@ -65,8 +69,64 @@ def test_a_new_latency_source_is_worth_a_new_line():
     """Where no terminal refreshes the line in place, a line is printed when the key changes."""
     r = receiver()
     datagrams = link(broadcast(tone_pcm(2.0)))
-    Playout(r, [d for d in datagrams if d.is_rtp]).until(1.05)
+    SoundCard(r, [d for d in datagrams if d.is_rtp]).until(1.05)
     assert status_key(r, 1.05).endswith("|default")
     report = next(d for d in datagrams if not d.is_rtp and d.time_s > 1.0)
     r.on_rtcp(report.data, report.time_s)
     assert status_key(r, 1.2).endswith("|station")
+
+
+# --- with --quiet: no status line, but why nothing plays, once each -----------------------------------------------
+
+def shown(printer: StatusPrinter, r: Receiver, times: list[float], capsys) -> list[str]:
+    for now in times:
+        printer.show(r, now, WHERE)
+    printer.close()
+    return capsys.readouterr().err.splitlines()
+
+
+def test_quiet_prints_no_status_line(capsys):
+    r = receiver()
+    SoundCard(r, link(broadcast(tone_pcm(1.0)))).until(0.5)
+    assert shown(StatusPrinter(quiet=True), r, [0.25, 0.5, 5.0], capsys) == []
+
+
+def test_quiet_still_says_once_that_the_stream_is_encrypted(capsys):
+    sender = SrtpSender(SRTP_KEY)
+    sealed = [replace(d, data=sender.protect(d.data) if d.is_rtp else sender.protect_rtcp(d.data))
+              for d in link(broadcast(tone_pcm(1.0)))]
+    r = receiver()
+    SoundCard(r, sealed).until(0.5)
+    lines = shown(StatusPrinter(quiet=True), r, [0.25, 0.5, 0.75], capsys)
+    assert len(lines) == 1 and lines[0].startswith("listener: stream is encrypted: ")
+
+
+def test_quiet_still_says_once_that_authentication_fails(capsys):
+    sender = SrtpSender(SRTP_KEY)
+    sealed = [replace(d, data=sender.protect(d.data) if d.is_rtp else sender.protect_rtcp(d.data))
+              for d in link(broadcast(tone_pcm(1.0)))]
+    r = Receiver(ReceiverConfig(L16_STEREO, 0.06, WALL_OFFSET_S, srtp_key=bytes(30)), 0.0)
+    SoundCard(r, sealed).until(1.0)
+    lines = shown(StatusPrinter(quiet=True), r, [1.0, 3.0, 4.0, 5.0], capsys)
+    assert r.packets_unauthenticated > 150
+    assert lines == [f"listener: authentication failed on {r.packets_unauthenticated} packets on {WHERE}: a wrong key "
+                     "(--key-file), or a sender without one; still waiting"]
+
+
+def test_quiet_still_says_once_that_the_payload_type_is_not_played_here(capsys):
+    r = receiver()
+    for i in range(3):
+        r.on_rtp(bytes(RtpPacket(payload_type=97, sequence=i, timestamp=0, ssrc=5, payload=bytes(8))), 0.1 * i)
+    lines = shown(StatusPrinter(quiet=True), r, [1.0, 3.0, 4.0, 5.0], capsys)
+    assert lines == [f"listener: nothing playable heard for 3 s on {WHERE}: 3 packets refused, the last: "
+                     "unsupported RTP payload type 97 (expected L16: 10 or 11; dynamic type 97 is described by the "
+                     "stream's SDP: python -m listener FILE.sdp)"]
+
+
+def test_quiet_keeps_silent_about_nothing_heard_and_garbage(capsys):
+    """Only what stops a stream that is there from playing is said: not a quiet group, nor stray datagrams."""
+    r = receiver()
+    r.on_rtp(b"not rtp", 0.1)
+    assert silence(r, 5.0, WHERE)[0] is Silence.UNPLAYABLE
+    assert silence(receiver(), 5.0, WHERE)[0] is Silence.NOTHING_HEARD
+    assert shown(StatusPrinter(quiet=True), r, [5.0], capsys) == []

@@ -1,0 +1,269 @@
+"""One listener's run (the edge): its sockets, receiver, reports, time sync, status line and stats file, and the
+loops that drive them.
+
+Two loops, by output. A speaker pulls in its own stream's thread (libpulse's writer, or PortAudio's callback):
+the session's thread only moves datagrams into its inbox, runs the exchanges with the station, and shows the
+status. Null and WAV outputs are paced by the session's thread itself (`Paced`), as a sound card would pull.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import random
+import secrets
+import select
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from listener.clock_sync import ClockSync
+from listener.config import ListenerConfig
+from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, WavOutput, open_speaker
+from listener.playout import LatencySource
+from listener.receiver import Receiver, ReceiverConfig
+from listener.receiver_reports import ReceiverReporter
+from listener.station_link import Reports, TimeSync
+from listener.status import StatusPrinter, say
+from rtpwire.net import (Address, SealedSender, drain, enable_arrival_times, open_receiver, open_sender,
+                         open_unicast_client)
+from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
+from rtpwire.srtp import SrtpSender
+from sound.devices import DeviceError, find_device
+from sound.wallclock import wall_minus_monotonic_s
+from stats.file import StatsFile
+
+PERIOD_S = 0.01  # playout period: what a sound card pulls at a time, and what paced outputs read at a time
+PACED_WAKE_S = 0.1  # paced outputs wake this often and catch up on the periods due since, in time order
+STATUS_PERIOD_S = 0.25
+REPORT_TTL = 1  # receiver reports are for the station on this network, never beyond
+TYPICAL_PACKET_S = 0.005  # the station's default --frame-ms: headers are 4 % of the stream, other sizes change little
+EXIT_OUTPUT = 4
+
+Arrival = tuple[float, bool, bytes, Address]  # arrival time, RTP (or RTCP), the datagram, its sender
+
+
+@dataclass
+class Sockets:
+    rtp: socket.socket
+    rtcp: socket.socket
+    reports: socket.socket
+    time: socket.socket | None  # the station's time service, if asked
+
+    @classmethod
+    def open(cls, config: ListenerConfig) -> Sockets:
+        """The stream's sockets (arrival-stamped), the reports' and the time service's; NetworkError if one cannot
+        be opened, and then none is left open."""
+        with contextlib.ExitStack() as opened:
+            rtp = opened.enter_context(open_receiver(config.group, config.port, config.interface))
+            rtcp = opened.enter_context(open_receiver(config.group, config.port + 1, config.interface))
+            reports = opened.enter_context(open_sender(config.group, config.port + 1, config.interface,
+                                                       ttl=REPORT_TTL))
+            time_sock = opened.enter_context(open_unicast_client(*config.time_sync)) if config.time_sync else None
+            opened.pop_all()
+        for sock in (rtp, rtcp):
+            enable_arrival_times(sock)
+        return cls(rtp, rtcp, reports, time_sock)
+
+    def close(self) -> None:
+        for sock in (self.rtp, self.rtcp, self.reports, self.time):
+            if sock is not None:
+                sock.close()
+
+
+@dataclass
+class Paced:
+    """The paced outputs' reading (sans-IO but for the receiver's own figures): each period's samples at its
+    deadline, after exactly the datagrams that had arrived by then.
+
+    The loop wakes neither for each packet nor for each period but every PACED_WAKE_S, drains the sockets, and
+    replays what happened meanwhile in time order: datagrams by the kernel's arrival stamps, interleaved with the
+    periods' deadlines. What plays, and every figure (a packet that arrived after its deadline is late all the
+    same), are those of a loop that woke at every deadline, for a tenth of the wake-ups: on a small machine a
+    wake-up costs more than the work it brings (about 90 µs), and a hundred listeners on one machine are what
+    the throughput batch runs."""
+
+    receiver: Receiver
+    on_rtcp: Callable[[bytes, float], None]  # what else hears the station's RTCP (the reports' member count)
+    write: Callable[[np.ndarray], None]  # where each period's samples go
+    next_s: float  # the next period's deadline
+    end_s: float  # no period is read from here on
+    frames: int = field(init=False)
+    period_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        fmt = self.receiver.config.fmt
+        self.frames = fmt.samples_for(PERIOD_S)
+        self.period_s = self.frames / fmt.rate
+
+    def catch_up(self, waiting: deque[Arrival], now: float) -> None:
+        """Reads every period due by `now`, each after the datagrams of `waiting` (in order of arrival) that had
+        arrived by its deadline; then hands over the rest."""
+        while self.next_s <= now and self.next_s < self.end_s:
+            self._hand_over(waiting, self.next_s)
+            self.write(self.receiver.read(self.frames, self.next_s))
+            self.next_s += self.period_s
+        self._hand_over(waiting, math.inf)
+
+    def _hand_over(self, waiting: deque[Arrival], until_s: float) -> None:
+        while waiting and waiting[0][0] <= until_s:
+            arrival_s, is_rtp, data, sender = waiting.popleft()
+            if is_rtp:
+                self.receiver.on_rtp(data, arrival_s, sender)
+            else:
+                self.receiver.on_rtcp(data, arrival_s, sender)
+                self.on_rtcp(data, arrival_s)
+
+
+class Session:
+    def __init__(self, config: ListenerConfig, sockets: Sockets) -> None:
+        self.config = config
+        self.sockets = sockets
+        wall_offset_s = wall_minus_monotonic_s()
+        fmt = config.fmt
+        self.receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s,
+                                                max_latency_s=config.max_latency_ms / 1000,
+                                                latency_source=config.latency_source, srtp_key=config.key,
+                                                source_ip=config.source_ip), time.monotonic())
+        ssrc = secrets.randbits(32)
+        reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
+                                    session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
+                                    time.monotonic(), random.Random())
+        self.reports = Reports(reporter, self.receiver, sockets.reports if config.key is None
+                               else SealedSender(sockets.reports, SrtpSender(config.key).protect_rtcp))
+        self.time_sync = (TimeSync(ClockSync(wall_offset_s), self.receiver, sockets.time)
+                          if sockets.time is not None else None)
+        self.stats = StatsFile(config.stats_json, self._figures)
+        self.status = StatusPrinter(config.quiet)
+        self.stopping = threading.Event()  # set by a signal: end the run
+        self._next_status_s = 0.0
+
+    def _figures(self, now: float) -> dict[str, object]:
+        return self.receiver.stats(now) | (self.time_sync.clock.stats() if self.time_sync else {})
+
+    def run(self) -> int:
+        """Listen until the duration is over or `stopping` is set; the exit status. The sockets are closed when
+        it returns."""
+        end_s = time.monotonic() + self.config.duration_s if self.config.duration_s else math.inf
+        extra_stats: dict[str, object] = {}
+        try:
+            output = self._choose_output()
+            self._introduce(output)
+            if output == "speaker":
+                extra_stats = self._play_speaker(end_s)
+                output = "null"  # the device stopped: go on receiving, and counting, without it
+            sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), self.config.fmt)
+            try:
+                self._play_paced(sink, end_s)
+            finally:
+                sink.close()
+        except (OutputError, DeviceError) as e:
+            say(str(e))
+            return EXIT_OUTPUT
+        finally:
+            self.status.close()
+            self.reports.leave()
+            self.sockets.close()
+        self.stats.write(time.monotonic(), extra_stats)
+        return 0
+
+    def _choose_output(self) -> str:
+        if self.config.output != "auto":
+            return self.config.output
+        try:
+            find_device(None, "output", SPEAKER_ADVICE)
+        except DeviceError:
+            if not self.config.quiet:
+                say("no audio output device: receiving without playing (--output FILE.wav records)")
+            return "null"
+        return "speaker"
+
+    def _introduce(self, output: str) -> None:
+        config = self.config
+        if config.quiet:
+            return
+        latency = (f"latency {config.latency_ms:g} ms" if config.latency_source is LatencySource.COMMAND_LINE
+                   else f"the station's latency ({config.latency_ms:g} ms until it says)")
+        clock = f", its clock from {config.time_sync[0]}:{config.time_sync[1]}" if config.time_sync else ""
+        say(f"listening on {config.where()}, output {output}, {latency} "
+            f"(up to {config.max_latency_ms:g} ms on a network with jitter){clock}, "
+            f"reporting as {self.reports.cname}")
+
+    def _play_paced(self, sink: PacedOutput, end_s: float) -> None:
+        """Wakes every PACED_WAKE_S and catches up (`Paced`); the last wake-up catches up to the end."""
+        paced = Paced(self.receiver, self.reports.on_rtcp, sink.write, next_s=time.monotonic(), end_s=end_s)
+        self._next_status_s = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if self.time_sync is not None:
+                self.time_sync.on_readable()
+            waiting = self._arrivals()
+            drained_s = time.monotonic()
+            paced.catch_up(waiting, now)
+            self._on_wake_up(drained_s)
+            if self.stopping.is_set() or now >= end_s:
+                return
+            time.sleep(max(0.0, min(now + PACED_WAKE_S, end_s) - time.monotonic()))
+
+    def _arrivals(self) -> deque[Arrival]:
+        """Every datagram waiting on the stream's sockets, in order of arrival."""
+        waiting = [(arrival_s, True, data, sender) for data, arrival_s, sender in drain(self.sockets.rtp)]
+        waiting += [(arrival_s, False, data, sender) for data, arrival_s, sender in drain(self.sockets.rtcp)]
+        waiting.sort(key=lambda arrival: arrival[0])
+        return deque(waiting)
+
+    def _play_speaker(self, end_s: float) -> dict[str, object]:
+        """Plays until the end, or until the device stops pulling; the device's own figures."""
+        inbox = Inbox()
+        speaker = open_speaker(self.config.fmt, self.config.device,
+                               feed=functools.partial(_deliver, inbox, self.receiver), pull=self.receiver.read,
+                               frames_per_buffer=self.config.fmt.samples_for(PERIOD_S))
+        try:
+            waited = [self.sockets.rtp, self.sockets.rtcp] + ([self.sockets.time] if self.sockets.time else [])
+            while not self.stopping.is_set() and (now := time.monotonic()) < end_s:
+                if speaker.stalled(now):
+                    say(f"audio output {speaker.device.describe()} stopped (device gone?); still receiving, "
+                        "not playing")
+                    break
+                readable, _, _ = select.select(waited, [], [], STATUS_PERIOD_S)
+                self._move_to(inbox, readable)
+                self._on_wake_up(now)
+        finally:
+            speaker.close()
+        _deliver(inbox, self.receiver)  # what the device did not live to take
+        return speaker.stats()
+
+    def _move_to(self, inbox: Inbox, readable: list[socket.socket]) -> None:
+        """The datagrams that arrived, into the sound card's inbox (the reports count the RTCP members now)."""
+        for sock in readable:
+            if self.time_sync is not None and sock is self.time_sync.sock:
+                self.time_sync.on_readable()
+                continue
+            for data, arrival_s, sender in drain(sock):
+                inbox.put(sock is self.sockets.rtp, data, arrival_s, sender)
+                if sock is self.sockets.rtcp:
+                    self.reports.on_rtcp(data, arrival_s)
+
+    def _on_wake_up(self, now: float) -> None:
+        """What both loops do at every wake-up: send the reports and time requests that are due, write the figures
+        if SIGUSR1 asked, and refresh the status line when its time has come."""
+        self.reports.send_if_due()
+        self.stats.write_if_asked(now)
+        if self.time_sync is not None:
+            self.time_sync.send_if_due()
+        if now >= self._next_status_s:
+            self.status.show(self.receiver, now, self.config.where())
+            self._next_status_s = now + STATUS_PERIOD_S
+
+
+def _deliver(inbox: Inbox, receiver: Receiver) -> None:
+    """Run by the sound card's thread before it pulls: hand the receiver the datagrams that arrived."""
+    for is_rtp, data, arrival_s, sender in inbox.items():
+        (receiver.on_rtp if is_rtp else receiver.on_rtcp)(data, arrival_s, sender)

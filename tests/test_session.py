@@ -1,0 +1,53 @@
+"""The listener's session: the paced outputs' reading, in time order, on fake time."""
+
+from collections import deque
+
+from listener.receiver import Receiver, ReceiverConfig
+from listener.session import PACED_WAKE_S, PERIOD_S, Paced
+from rtpwire.audio import L16_STEREO
+
+
+class LoggedReceiver(Receiver):
+    """A real receiver that notes what it was handed and read, and when, in order."""
+
+    def __init__(self, now: float) -> None:
+        super().__init__(ReceiverConfig(L16_STEREO, 0.06, wall_offset_s=0.0), now)
+        self.log: list[tuple[str, float]] = []
+
+    def on_rtp(self, data: bytes, now: float, source: tuple[str, int] | None = None) -> None:
+        self.log.append(("rtp", now))
+        super().on_rtp(data, now, source)
+
+    def on_rtcp(self, data: bytes, now: float, source: tuple[str, int] | None = None) -> None:
+        self.log.append(("rtcp", now))
+        super().on_rtcp(data, now, source)
+
+    def read(self, frames: int, now: float):
+        self.log.append(("read", now))
+        return super().read(frames, now)
+
+
+def test_the_paced_reading_replays_arrivals_and_deadlines_in_time_order():
+    """The paced loop wakes seldom, but what it hands the receiver, and when it reads, is in the order of the
+    kernel's arrival stamps and the periods' deadlines: a datagram that arrived after a deadline is handed after
+    that read, even when both were waiting at one wake-up; and nothing is read from the end on."""
+    start_s = 100.0
+    receiver = LoggedReceiver(start_s)
+    heard_rtcp: list[float] = []
+    written = []
+    paced = Paced(receiver, lambda _data, now: heard_rtcp.append(now), written.append, next_s=start_s,
+                  end_s=start_s + 2 * PACED_WAKE_S)
+    paced.catch_up(deque(), start_s)  # the first wake-up: one period due, nothing arrived yet
+    station = ("127.0.0.1", 40000)
+    paced.catch_up(deque([(start_s + 0.005, True, b"rtp", station), (start_s + 0.015, False, b"rtcp", station),
+                          (start_s + 0.025, True, b"rtp", station)]), start_s + PACED_WAKE_S)
+    handed = [entry for entry in receiver.log if entry[0] != "read"]
+    assert [kind for kind, _ in handed] == ["rtp", "rtcp", "rtp"]
+    assert heard_rtcp == [handed[1][1]]
+    assert receiver.log == sorted(receiver.log, key=lambda entry: entry[1])  # one timeline
+    reads = [now for kind, now in receiver.log if kind == "read"]
+    assert len(reads) >= 3 and reads[0] < handed[0][1] < reads[1]
+    paced.catch_up(deque(), start_s + 10.0)  # a late last wake-up: caught up to the end, not beyond
+    reads = [now for kind, now in receiver.log if kind == "read"]
+    assert len(written) == len(reads) == round(2 * PACED_WAKE_S / PERIOD_S)
+    assert reads[-1] < start_s + 2 * PACED_WAKE_S
