@@ -11,8 +11,10 @@ FUZZ_EXAMPLES ?= 1000000
 help:
 	@echo "make run      install what is missing, then start the station on media/ with its console"
 	@echo "make listen   install what is missing, then start a listener"
-	@echo "make test     install what is missing, then run the whole test suite"
-	@echo "make fuzz     fuzz every parser for hours: FUZZ_EXAMPLES examples each (default 1000000; make test: 10000)"
+	@echo "make test     install what is missing, then run the whole test suite: the unit tests (fuzzing 10000 examples"
+	@echo "              a parser) on both cores, then the end-to-end tests (e2e) alone"
+	@echo "make fuzz     fuzz every parser for hours: FUZZ_EXAMPLES examples each (default 1000000; make test: 10000;"
+	@echo "              a plain pytest, or its fast part pytest -m 'not e2e': 500)"
 	@echo "make bench    run the benchmarks (figures, not pass/fail)"
 	@echo "make throughput  run the throughput batch: 1 to 100 listeners, table and plot in out/throughput/"
 	@echo "make install  only install: system packages (apt-get) and .venv/"
@@ -42,8 +44,16 @@ run: install
 listen: install
 	$(PY) -m listener
 
+# The whole suite in two runs; `make test` fails if either fails, and the second runs even if the first fails.
+# First the unit tests, with the fuzzing at 10000 examples a parser and the tests marked slow (which conftest.py
+# marks e2e, to keep them out of the fast part), on both cores; then the end-to-end tests alone, as their timing
+# (playout in step to a millisecond, a station's send error under 2 ms) needs the machine to itself. worksteal,
+# with the long tests first (tests/conftest.py): a worker left idle takes tests queued for the other.
 test: install
-	$(PY) -m pytest -q
+	status=0; \
+	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -n 2 --dist worksteal -m "not e2e or slow" || status=$$?; \
+	$(PY) -m pytest -q -m "e2e and not slow" || status=$$?; \
+	exit $$status
 
 # The long run of tests/test_fuzz.py; no per-test timeout, as a test takes as long as its examples do.
 fuzz: install

@@ -11,6 +11,7 @@ pacing) use it.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -84,8 +85,11 @@ def fit(pcm: np.ndarray, frames: int) -> np.ndarray:
     count = abs(surplus)
     if count >= len(pcm):  # nothing to choose from: not a drift correction but a buffer that is (nearly) empty
         return np.resize(pcm, (frames, pcm.shape[1])) if len(pcm) else np.zeros((frames, pcm.shape[1]), pcm.dtype)
-    loudness = np.abs(pcm.astype(np.int32)).max(axis=1)
+    # Channel by channel: max(axis=1), a reduction over each row of two samples, is four times as slow.
+    loudness = functools.reduce(np.maximum, np.abs(pcm.astype(np.int32)).T)
     quietest = np.sort(np.argpartition(loudness, count - 1)[:count])
     if surplus > 0:
         return np.delete(pcm, quietest, axis=0)
-    return np.insert(pcm, quietest, pcm[quietest], axis=0)
+    repeats = np.ones(len(pcm), dtype=np.intp)  # each quietest sample twice: what np.insert does, at half its cost
+    repeats[quietest] = 2
+    return np.repeat(pcm, repeats, axis=0)

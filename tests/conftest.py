@@ -4,6 +4,10 @@ Every process is started with a timeout and stopped by its own PID when the test
 Each test gets its own random group and port so tests (and a station a developer left running) never mix.
 A failed test's report ends with what each of its processes printed; a process that crashes prints its threads'
 tracebacks there (faulthandler).
+
+Every test that uses `launcher` is marked e2e here, whether or not it says so, and so is every test marked slow:
+`pytest -m "not e2e"`, the fast part, leaves both out. Tests that start other programs (PulseAudio, ffmpeg, tmux,
+the throughput batch) without `launcher` carry the mark themselves.
 """
 
 from __future__ import annotations
@@ -133,6 +137,24 @@ def launcher(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Launche
         yield launch
     finally:
         launch.stop_all()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks e2e what the fast part leaves out (see above). In an xdist worker (`make test`), the long tests go
+    first: with --dist worksteal, a worker done early takes over tests queued for the other, so the run ends on
+    short tests instead of one worker idling while the other finishes a half-minute one."""
+    for item in items:
+        if "launcher" in getattr(item, "fixturenames", ()) or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.e2e)
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: not _long(item))  # stable: the same order in every worker, as xdist requires
+
+
+def _long(item: pytest.Item) -> bool:
+    """Marked slow, or a Hypothesis test (thousands of examples in `make test`)."""
+    hypothesis_test = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+    return hypothesis_test or item.get_closest_marker("slow") is not None
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -14,7 +14,7 @@ import pytest
 
 from rtpwire.audio import L16_MONO, L16_STEREO
 from sound.drift import DriftCompensator
-from station.capture import CaptureBuffer
+from station.capture import CaptureBuffer, RecentBacklogs
 
 FMT = L16_STEREO
 RATE = FMT.rate
@@ -461,3 +461,18 @@ def test_identical_clocks_keep_the_backlog_without_net_correction():
     assert levels.min() >= TARGET - BLOCK and levels.max() <= TARGET + BLOCK
     assert buffer.drift.samples_inserted == buffer.drift.samples_dropped == 0
     assert buffer.drift.drift_ppm == 0
+
+
+def test_the_recent_backlogs_percentile_is_numpys_to_the_bit():
+    """The window kept sorted as reads come and go gives what np.percentile of the window would, exactly."""
+    rng = np.random.default_rng(5)
+    recent = RecentBacklogs(window_samples=4410)
+    window: list[tuple[int, int]] = []
+    samples_read = 0
+    for _ in range(5000):
+        samples_read += int(rng.integers(1, 900))
+        backlog = int(rng.integers(-50, 5000))
+        recent.add(samples_read, backlog)
+        window = [(at, b) for at, b in window + [(samples_read, backlog)] if at > samples_read - 4410]
+        for percent in (0.0, 50.0, 90.0, 100.0):
+            assert recent.percentile(percent) == float(np.percentile([b for _, b in window], percent))

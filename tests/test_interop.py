@@ -21,6 +21,8 @@ from rtpwire.net import open_receiver
 from rtpwire.sap import SapPacket, sap_address
 from rtpwire.sdp import StreamDescription
 
+pytestmark = pytest.mark.e2e
+
 FFMPEG_RECEIVE = ("ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostdin", "-y",
                   "-protocol_whitelist", "file,udp,rtp", "-localaddr", "127.0.0.1")
 FFMPEG_SEND = ("ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostdin", "-y", "-re")

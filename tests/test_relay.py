@@ -143,7 +143,6 @@ def stop_and_read(listener: Proc, relay: Proc, tmp_path: Path, name: str) -> tup
             json.loads((tmp_path / f"{name}-relay.json").read_text()))
 
 
-@pytest.mark.e2e
 def test_listener_behind_a_lossy_jittery_relay_loses_exactly_what_the_relay_dropped(launcher, tmp_path):
     """5 % loss and 20 ms of jitter for 20 s, the listener at its default 60 ms latency: every packet the relay
     dropped is counted lost, the only samples missing from playout are those lost packets' (no late packet, no
@@ -176,7 +175,6 @@ def test_listener_behind_a_lossy_jittery_relay_loses_exactly_what_the_relay_drop
     assert heard["jitter_ms"] > 1.0  # the relay's jitter reached the listener
 
 
-@pytest.mark.e2e
 def test_listeners_behind_relays_with_different_seeds_lose_different_packets(launcher, tmp_path):
     """Two relays on one station, 10 % loss each, seeds 1 and 2: each listener's recording is the source but for
     exactly the packets its own relay's seed drops, so the two lose different packets, as predicted."""
@@ -214,7 +212,6 @@ def packets_not_heard(recording: np.ndarray, source: np.ndarray) -> set[int]:
     return missing
 
 
-@pytest.mark.e2e
 def test_every_impairment_at_once_counted_alike_by_relay_and_listener(launcher, tmp_path):
     """Loss, burst loss, delay, jitter, reordering, duplication and corruption together, for 3 s: the listener
     counts as lost what the relay dropped and as duplicates what it duplicated; corruption (the payload only) is
@@ -241,7 +238,6 @@ def test_every_impairment_at_once_counted_alike_by_relay_and_listener(launcher, 
     assert heard["packets_late"] == heard["packets_malformed"] == 0
 
 
-@pytest.mark.e2e
 def test_relay_stops_by_itself_after_duration(launcher, tmp_path):
     group, port = launcher.another_address()
     relay = launcher.start("relay", "--from-group", launcher.group, "--from-port", str(launcher.port),
@@ -253,7 +249,6 @@ def test_relay_stops_by_itself_after_duration(launcher, tmp_path):
     assert "--seed 9 repeats it" in relay.stderr() and "RTP: 0 received" in relay.stderr()
 
 
-@pytest.mark.e2e
 def test_relay_that_cannot_join_says_where_and_exits_3(launcher):
     group, port = launcher.another_address()
     relay = launcher.start("relay", "--from-group", launcher.group, "--interface", "198.51.100.7",
