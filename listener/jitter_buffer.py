@@ -4,6 +4,9 @@ A ring of `capacity_samples` indexed by extended RTP timestamp, with a mask of w
 written where their timestamp says, whatever order they come in; `read` takes the next samples from the play
 position and leaves silence where nothing arrived. The window [position, position + capacity) is all it holds,
 so memory is fixed whatever arrives.
+
+A slot that holds no sample holds silence (zeros): whatever empties a slot (a read, a seek) zeroes it, so that a
+read is a plain copy of the ring, not a masked one, which cost most of a read.
 """
 
 from __future__ import annotations
@@ -56,15 +59,18 @@ class JitterBuffer:
 
     def read(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
         """The next `frames` samples (silence where none arrived) and the mask of those that did arrive."""
-        out = np.zeros((frames, self._pcm.shape[1]), dtype=PCM_DTYPE)
-        filled = np.zeros(frames, dtype=bool)
+        out = np.empty((frames, self._pcm.shape[1]), dtype=PCM_DTYPE)
+        filled = np.empty(frames, dtype=bool)
         for start, end, offset in self._spans(self.position_ts, frames):
-            mask = self._filled[start:end]
-            filled[offset: offset + end - start] = mask
-            out[offset: offset + end - start][mask] = self._pcm[start:end][mask]
-            mask[:] = False
+            out[offset: offset + end - start] = self._pcm[start:end]
+            filled[offset: offset + end - start] = self._filled[start:end]
+            self._empty(start, end)
         self.position_ts += frames
         return out, filled
+
+    def _empty(self, start: int, end: int) -> None:
+        self._pcm[start:end] = 0
+        self._filled[start:end] = False
 
     def seek(self, ts: int) -> None:
         """Move the play position, keeping what arrived for the new window and forgetting the rest.
@@ -74,10 +80,10 @@ class JitterBuffer:
         """
         distance = abs(ts - self.position_ts)
         if distance >= self.capacity_samples:
-            self._filled[:] = False
+            self._empty(0, self.capacity_samples)
         else:
             for start, end, _ in self._spans(min(ts, self.position_ts), distance):
-                self._filled[start:end] = False
+                self._empty(start, end)
         self.position_ts = ts
         self.end_ts = max(self.end_ts, ts)
 

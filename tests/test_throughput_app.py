@@ -77,7 +77,6 @@ def test_one_then_three_listeners_each_receive_the_whole_stream(tmp_path):
     lines = done.stdout.splitlines()
     assert lines[0].split()[0] == "clients"
     assert [line.split()[0] for line in lines[1:3]] == ["1", "3"]
-    assert lines[-1].startswith("largest listener count meeting the bar")
     assert (out / "throughput.txt").read_text().splitlines()[1:] == lines
 
     rows = list(csv.DictReader((out / "throughput.csv").open()))
@@ -88,6 +87,13 @@ def test_one_then_three_listeners_each_receive_the_whole_stream(tmp_path):
 
     document = json.loads((out / "throughput.json").read_text())
     assert document["command"] == "python -m throughput_testing --clients 1,3 --seconds 2 --out " + str(out)
+    # The verdict follows the rounds' own (whether a 2 s round on a shared machine meets the send-error bar is
+    # its timing, not the batch's logic, which tests/test_throughput_figures.py checks on given figures)
+    largest = max((r["clients"] for r in document["rounds"] if r["met"]), default=None)
+    assert document["largest_met"] == largest
+    assert lines[-1].startswith("no round met the bar" if largest is None
+                                else "largest listener count meeting the bar (")
+    assert largest is None or f"): {largest}, at " in lines[-1]
     assert [(r["clients"], len(r["listeners"]), r["missing"]) for r in document["rounds"]] == [(1, 1, []), (3, 3, [])]
     for r in document["rounds"]:
         assert r["station"]["packets_sent"] > 0 and r["station"]["send_error_p99_ms"] > 0
