@@ -21,20 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from listener.concealment import Concealer
 from listener.jitter_buffer import JitterBuffer, Write
 from listener.playout_delay import PlayoutDelay
-from listener.sender_clock import SenderClock
+from listener.station_lock import Stream
+from listener.timeline import Timeline
 from rtpwire.audio import AudioFormat
 from sound.drift import DriftCompensator, fit
 from stats.histogram import Histogram
-
-if TYPE_CHECKING:
-    from listener.station_lock import Stream
 
 CLOCK_WAIT_S = 1.5  # how long playout waits for the station's clock (its sender reports come every second)
 # Playout is steered onto the schedule to within a few samples, not left within the drift loop's usual 2 ms: two
@@ -56,23 +52,6 @@ class LatencySource(Enum):
     STATION = "station"  # announced by the station
     COMMAND_LINE = "command line"  # --latency-ms: announcements are ignored
     DEFAULT = "default"  # nothing heard yet: the first announcement replaces it
-
-
-@dataclass
-class Timeline:
-    """Where one station's samples play: its jitter buffer, and what placed the play position on the schedule."""
-
-    buffer: JitterBuffer
-    first_ts: int  # extended timestamp and arrival time of its first packet: the schedule until an SR
-    first_arrival_s: float
-    started: bool = False
-    anchored: bool = False  # the play position was placed by the sender reports' clock, not the first arrival
-    silence: tuple[int, int] = (0, 0)  # timestamps the station meant as silence: before a marker packet
-
-    def unplaced(self, clock: SenderClock) -> bool:
-        """The next read places the play position on the schedule, wherever it was (its first read, or its first
-        on the sender reports' clock): until then the schedule may move at no cost."""
-        return not self.started or (not self.anchored and clock.synchronized)
 
 
 @dataclass(frozen=True)

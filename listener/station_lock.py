@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from listener.playout import Timeline
 from listener.reception import ReceptionStats
 from listener.sender_clock import SenderClock
 from listener.strangers import Strangers
+from listener.timeline import Timeline
 from rtpwire.audio import AudioFormat
 from rtpwire.net import Address
 from rtpwire.rtcp import SDES_NAME, Bye, RtcpPacket, SourceDescription
