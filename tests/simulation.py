@@ -1,7 +1,8 @@
 """A station and a network on fake time, for driving the sans-IO listener deterministically.
 
-The station side reuses the real Packetizer, Schedule and Reporter, so what the listener is tested against is
-what the station sends; the link delays, drops, duplicates and reorders datagrams with the relay's seeded Impairer.
+The station side is the station's own step (`station.onair`: the real Packetizer, Schedule and Reporter), so
+what the listener is tested against is what the station sends; the link delays, drops, duplicates and reorders
+datagrams with the relay's seeded Impairer.
 """
 
 from __future__ import annotations
@@ -81,15 +82,16 @@ class _Looped:
 def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float, float], ...] = (),
              ssrc: int = 0x1234ABCD, first_sequence: int = 1000, first_timestamp: int = 5000,
              bye: bool = True, report_interval_s: float = 1.0, seconds: float | None = None,
-             samples_per_packet: int = SPP, latency_s: float = 0.06) -> Iterator[Datagram]:
-    """Everything a station sends for `pcm` (looped for `seconds` of audio when given), paused during `pauses`
-    (station times), announcing `latency_s`, with send times, one datagram at a time: the station's own step
-    (`station.onair`), at each slot's deadline."""
-    packetizer = Packetizer(L16_STEREO, ssrc, first_sequence, first_timestamp)
-    schedule = Schedule(start_s, L16_STEREO.rate, samples_per_packet)
+             samples_per_packet: int = SPP, latency_s: float = 0.06,
+             fmt: AudioFormat = L16_STEREO) -> Iterator[Datagram]:
+    """Everything a station sending `fmt` sends for `pcm` (looped for `seconds` of audio when given), paused
+    during `pauses` (station times), announcing `latency_s`, with send times, one datagram at a time: the
+    station's own step (`station.onair`), at each slot's deadline."""
+    packetizer = Packetizer(fmt, ssrc, first_sequence, first_timestamp)
+    schedule = Schedule(start_s, fmt.rate, samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s,
                         latency_s=latency_s)
-    music = _Looped(pcm, len(pcm) if seconds is None else L16_STEREO.samples_for(seconds))
+    music = _Looped(pcm, len(pcm) if seconds is None else fmt.samples_for(seconds))
     onair = OnAir(music, None, packetizer, reporter, schedule, WALL_OFFSET_S)  # type: ignore[arg-type]
     while not music.played_out:
         now = onair.next_deadline_s

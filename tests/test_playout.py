@@ -305,6 +305,17 @@ def behind_clock_listener(error_s: float, now: float = 0.0) -> Receiver:
     return listener(now=now, source=LatencySource.COMMAND_LINE, wall_offset_s=WALL_OFFSET_S - error_s)
 
 
+def in_step_then_offset(seconds: float, offset_s: float) -> tuple[Receiver, SoundCard]:
+    """A listener 20 ms behind, put in step by the time-sync exchange, playing for 2 s of `seconds` of audio;
+    then told the station's clock is `offset_s` ahead instead."""
+    r = behind_clock_listener(0.02)
+    r.set_station_offset(0.02)
+    card = SoundCard(r, link(broadcast(tone_pcm(seconds), start_s=0.1)))
+    card.until(2.0)
+    r.set_station_offset(offset_s)
+    return r, card
+
+
 def test_the_station_offset_puts_a_listener_with_a_wrong_clock_in_step():
     source = tone_pcm(2.0)
     datagrams = link(broadcast(source, start_s=0.1))
@@ -333,11 +344,7 @@ def test_the_first_station_offset_moves_playout_at_once():
 def test_a_later_station_offset_is_steered_never_jumped():
     """The estimate moves by 1.5 ms, within the step the listener jumps (SYNC_STEP_S): the drift loop steers the
     play position to the new schedule a sample at a time, and the offset comes back within its dead band."""
-    r = behind_clock_listener(0.02)
-    r.set_station_offset(0.02)
-    card = SoundCard(r, link(broadcast(tone_pcm(12.0), start_s=0.1)))
-    card.until(2.0)
-    r.set_station_offset(0.0215)
+    r, card = in_step_then_offset(12.0, 0.0215)
     card.until(2.02)
     assert r.playout.playout_offset_s == pytest.approx(0.0015, abs=0.0003)  # late, on the station's clock as now known
     card.until(12.0)
@@ -351,11 +358,7 @@ def test_a_step_of_the_schedule_beyond_a_few_ms_is_jumped_not_steered():
     """A 15 ms step (a sound server changing a device's latency, a clock estimate corrected by that much) would
     take seconds to steer at the fastest correction, out of step all along: once the smoothed error shows it,
     the position jumps to the schedule, once, crossfaded, and plays in step again."""
-    r = behind_clock_listener(0.02)
-    r.set_station_offset(0.02)
-    card = SoundCard(r, link(broadcast(tone_pcm(6.0), start_s=0.1)))
-    card.until(2.0)
-    r.set_station_offset(0.035)
+    r, card = in_step_then_offset(6.0, 0.035)
     card.until(2.3)
     assert r.stats(2.3)["resyncs"] == 1
     assert abs(r.playout.playout_offset_s) <= 0.0005

@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from simulation import (LATENCY_S, SPP, SRTP_KEY, WALL_OFFSET_S, Datagram, SoundCard, audible, broadcast,
-                        first_sound, from_station, link, play, receiver, tone_pcm)
+from simulation import (LATENCY_S, SRTP_KEY, WALL_OFFSET_S, Datagram, SoundCard, audible, broadcast,
+                        first_sound, from_station, link, play, receiver, tone_pcm, transmit)
 
 from listener.concealment import FADE_S, FULL_S
 from listener.receiver import Receiver, ReceiverConfig, State
@@ -15,8 +15,6 @@ from rtpwire.audio import L16_MONO, L16_STEREO
 from rtpwire.rtcp import SDES_CNAME, SDES_NAME, Bye, ReceiverReport, SdesChunk, SourceDescription, compound
 from rtpwire.rtp import RtpPacket
 from rtpwire.srtp import SrtpSender
-from station.packetizer import Packetizer
-from station.schedule import Schedule
 
 
 STATION = ("10.0.0.1", 40000)
@@ -229,21 +227,12 @@ def test_without_the_key_an_encrypted_stream_is_named_not_played_as_noise(fmt):
     source = tone_pcm(1.0)[:, :fmt.channels]
     sender = SrtpSender(SRTP_KEY)
     sealed = [replace(d, data=sender.protect(d.data) if d.is_rtp else sender.protect_rtcp(d.data))
-              for d in link(list(transmit_in(fmt, source)))]
+              for d in link([d for d in transmit(source, fmt=fmt, bye=False) if d.is_rtp])]
     r = Receiver(ReceiverConfig(fmt, LATENCY_S, WALL_OFFSET_S), 0.0)
     out = play(r, sealed, until_s=2.0)
     assert not out.any()
     assert r.state(2.0) is State.ENCRYPTED
     assert r.stats(2.0)["packets_encrypted"] >= 190
-
-
-def transmit_in(fmt, pcm: np.ndarray):
-    """What a station sending `fmt` sends (the simulation's station is stereo)."""
-    packetizer = Packetizer(fmt, 0x1234ABCD, 1000, 5000)
-    schedule = Schedule(0.1, fmt.rate, SPP)
-    for slot, start in enumerate(range(0, len(pcm), SPP)):
-        yield Datagram(schedule.deadline_s(slot), True, bytes(packetizer.packetize(pcm[start:start + SPP],
-                                                                                  schedule.stream_ts(slot))))
 
 
 def test_other_listeners_reports_lock_nothing():
