@@ -13,8 +13,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from station.control import Station, StationStatus
 from station.capture import CaptureFigures
+from station.control import Station, StationStatus
 from station.media import expand_paths
 from station.queue import REPEAT_MODES, QueueError, QueueItem, QueueListing
 from station.source import FileSource
