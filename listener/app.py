@@ -45,7 +45,9 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
         prog="python -m listener",
         description="Join a multicast radio station and play it (or record it) behind a jitter buffer: the "
                     "one on --group, one found by name (--station), or the stream an SDP file describes (our "
-                    "station's --sdp, ffmpeg's -sdp_file): L16, 44.1 or 48 kHz, mono or stereo.")
+                    "station's --sdp, ffmpeg's -sdp_file): L16 (44.1 or 48 kHz, mono or stereo) or Opus, whose "
+                    "dynamic payload type only its SDP or announcement describes; with the station's repair "
+                    "packets (FEC) whenever they come.")
     parser.add_argument("sdp", nargs="?", type=Path, metavar="FILE.sdp",
                         help="join the stream this SDP description describes (instead of --group and --port)")
     add_network_arguments(parser, "listen")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from listener.playout import LatencySource
 from rtpwire.audio import L16_STEREO, AudioFormat
+from rtpwire.fec import REPAIR_PORT_OFFSET
 from rtpwire.sdp import StreamDescription
 
 
@@ -30,6 +31,7 @@ class ListenerConfig:
     key: bytes | None = None  # SRTP's master key and salt: only what authenticates is played
     source_ip: str | None = None  # the one address the stream comes from, as its description says
     encrypted: bool = False  # its description says it is SRTP
+    repair_port: int | None = None  # where its repair packets come, as its description says (None: the default)
 
     @property
     def time_sync(self) -> tuple[str, int] | None:
@@ -40,10 +42,17 @@ class ListenerConfig:
         host, port = self.time_sync_at
         return host, self.port + 2 if port is None else port
 
+    @property
+    def repair(self) -> int:
+        """The repair packets' port: the description's, else the stream's port + REPAIR_PORT_OFFSET, where the
+        station sends them with --fec (a stream without FEC sends none there)."""
+        return self.port + REPAIR_PORT_OFFSET if self.repair_port is None else self.repair_port
+
     def where(self) -> str:
         return f"{self.group}:{self.port} via {self.interface}"
 
     def joining(self, description: StreamDescription) -> ListenerConfig:
-        """This config, for the stream `description` describes: its group, port and format."""
+        """This config, for the stream `description` describes: its group, port, format and repair flow."""
         return replace(self, group=description.group, port=description.port, fmt=description.fmt,
-                       source_ip=description.source, encrypted=description.encrypted)
+                       source_ip=description.source, encrypted=description.encrypted,
+                       repair_port=description.repair.port if description.repair else None)

@@ -1,5 +1,7 @@
 """RTP datagrams to samples (sans-IO), the listener's half of the station's Packetizer: the packet, the audio
-format its payload type names, and its payload decoded to PCM in the output's channel count.
+format its payload type names, and its payload decoded to PCM in the output's channel count (L16), or the number
+of samples it codes (Opus, which is decoded later, in order, by `listener.opus_decoding`: its decoder keeps
+state from packet to packet).
 
 The payload types decoded are those the output's rate allows (`formats_playable_as`): the static L16 types at its
 rate, and the type a stream's SDP gave. Anything else is refused with a WireError saying what was expected, and
@@ -13,6 +15,7 @@ import numpy as np
 
 from rtpwire.audio import AudioFormat, format_for_payload_type, formats_playable_as
 from rtpwire.errors import WireError
+from rtpwire.opus import packet_samples
 from rtpwire.rtp import RtpPacket
 
 
@@ -30,6 +33,11 @@ class Depacketizer:
         except WireError as e:
             self.unsupported = str(e)
             raise
+
+    @staticmethod
+    def coded_samples(packet: RtpPacket) -> int:
+        """The samples an Opus packet decodes to; WireError if it is no Opus packet."""
+        return packet_samples(packet.payload)
 
     def decode(self, packet: RtpPacket, fmt: AudioFormat) -> np.ndarray:
         """The packet's samples, (frames, output channels) int16: mono played on every channel, stereo averaged

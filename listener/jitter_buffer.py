@@ -5,8 +5,9 @@ written where their timestamp says, whatever order they come in; `read` takes th
 position and leaves silence where nothing arrived. The window [position, position + capacity) is all it holds,
 so memory is fixed whatever arrives.
 
-A slot that holds no sample holds silence (zeros): whatever empties a slot (a read, a seek) zeroes it, so that a
-read is a plain copy of the ring, not a masked one, which cost most of a read.
+A slot that holds no sample holds silence (zeros), or what a codec made up for a lost packet (stored as not
+arrived): whatever empties a slot (a read, a seek) zeroes it, so that a read is a plain copy of the ring, not a
+masked one, which cost most of a read.
 """
 
 from __future__ import annotations
@@ -50,12 +51,14 @@ class JitterBuffer:
             return Write.LATE
         return Write.STORED
 
-    def store(self, ts: int, pcm: np.ndarray) -> None:
-        """Writes samples that `judge` found STORED: judged once, by the caller, before anything else moved."""
+    def store(self, ts: int, pcm: np.ndarray, arrived: bool = True) -> None:
+        """Writes samples that `judge` found STORED: judged once, by the caller, before anything else moved.
+        Not `arrived`: a codec's concealment of a lost packet, read as samples missing, with this audio."""
         for start, end, offset in self._spans(ts, len(pcm)):
             self._pcm[start:end] = pcm[offset: offset + end - start]
-            self._filled[start:end] = True
-        self.end_ts = max(self.end_ts, ts + len(pcm))
+            self._filled[start:end] = arrived
+        if arrived:
+            self.end_ts = max(self.end_ts, ts + len(pcm))
 
     def read(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
         """The next `frames` samples (silence where none arrived) and the mask of those that did arrive."""

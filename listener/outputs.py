@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 import pyaudio
 
+from listener.receiver import Channel
 from rtpwire.audio import AudioFormat
 from stats.histogram import Histogram
 from rtpwire.net import Address
@@ -172,12 +173,12 @@ class Inbox:
     """Datagrams handed from the network thread to the audio thread, without locks held across either."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[bool, bytes, float, Address]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Channel, bytes, float, Address]] = queue.SimpleQueue()
 
-    def put(self, is_rtp: bool, data: bytes, arrival_s: float, sender: Address) -> None:
-        self._queue.put((is_rtp, data, arrival_s, sender))
+    def put(self, channel: Channel, data: bytes, arrival_s: float, sender: Address) -> None:
+        self._queue.put((channel, data, arrival_s, sender))
 
-    def items(self) -> Iterator[tuple[bool, bytes, float, Address]]:
+    def items(self) -> Iterator[tuple[Channel, bytes, float, Address]]:
         while True:
             try:
                 yield self._queue.get_nowait()

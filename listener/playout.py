@@ -15,6 +15,11 @@ The target latency adapts to the network (`PlayoutDelay`), between the shared la
 did not arrive in time are made up from the audio before them (`Concealer`), and still counted as missing, so loss
 stays visible; silence the station meant (a pause, the time before its first packet, what follows a BYE) stays
 silence.
+
+Opus packets are decoded in order, just in time (`OpusDecoding`): each as soon as those before it are, and at
+each read, the lost ones whose turn has come are rebuilt from the next packet's in-band FEC, or concealed by the
+codec itself rather than by `Concealer`; those still count as missing. Packets rebuilt by Reed-Solomon FEC are
+written as any other, but tell nothing of the network's delay: the station's latency covers their wait.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 
 from listener.concealment import Concealer
 from listener.jitter_buffer import JitterBuffer, Write
+from listener.opus_decoding import Decoded, Kind, OpusDecoding
 from listener.playout_delay import PlayoutDelay
 from listener.station_lock import Stream
 from listener.timeline import Timeline
@@ -103,23 +109,53 @@ class Playout:
             self.packets_too_far += 1
         return verdict
 
-    def write(self, stream: Stream, ext_ts: int, pcm: np.ndarray, marker: bool, verdict: Write, now: float) -> None:
-        """A counted packet's samples, as `judge` found them (STORED or LATE), arrived at `now`."""
-        if stream.clock.synchronized:
+    def write(self, stream: Stream, ext_ts: int, audio: np.ndarray | bytes, marker: bool, verdict: Write,
+              now: float, rebuilt: bool = False) -> None:
+        """A counted packet's audio (L16's samples, or an Opus payload), as `judge` found it (STORED or LATE),
+        arrived at `now`, or `rebuilt` by FEC then."""
+        fmt = self.config.fmt
+        if stream.clock.synchronized and not rebuilt:
             self.transit.add(self._station_time(now) - stream.clock.wall_of(ext_ts))
         timeline = stream.timeline
         if timeline is None:
-            buffer = JitterBuffer(self._capacity_samples, self.config.fmt.channels,
-                                  position_ts=ext_ts - self.config.fmt.samples_for(self.config.capacity_s / 4))
-            timeline = stream.timeline = Timeline(buffer, first_ts=ext_ts, first_arrival_s=now)
+            buffer = JitterBuffer(self._capacity_samples, fmt.channels,
+                                  position_ts=ext_ts - fmt.samples_for(self.config.capacity_s / 4))
+            timeline = stream.timeline = Timeline(buffer, first_ts=ext_ts, first_arrival_s=now,
+                                                  decoding=OpusDecoding(fmt.channels) if fmt.is_opus else None)
         elif marker:  # the station resumed: silence since its previous packet, even one that overtook it
             timeline.silence = (timeline.buffer.filled_until(ext_ts), ext_ts)
-        if timeline.started:
+        if timeline.started and not rebuilt:
             self.delay.on_packet(ext_ts - timeline.buffer.position_ts)
         if verdict is Write.LATE:
             self.packets_late += 1
+        elif timeline.decoding is not None:
+            self._store(timeline, timeline.decoding.push(ext_ts, bytes(audio), marker))
         else:
-            timeline.buffer.store(ext_ts, pcm)
+            timeline.buffer.store(ext_ts, np.asarray(audio))
+
+    @staticmethod
+    def _store(timeline: Timeline, decoded: list[Decoded]) -> None:
+        """Opus's decoded frames into the buffer; what the codec concealed is kept as not arrived, its span noted."""
+        for frame in decoded:
+            concealed = frame.kind is Kind.CONCEALED
+            timeline.buffer.store(frame.ts, frame.pcm, arrived=not concealed)
+            if concealed:
+                timeline.concealed.append((frame.ts, frame.ts + len(frame.pcm)))
+
+    @staticmethod
+    def _codec_concealed(stream: Stream, timeline: Timeline, position: int, count: int) -> np.ndarray | None:
+        """Opus: the samples from `position` that the codec concealed (None for L16); the spans played are
+        forgotten."""
+        if timeline.decoding is None:
+            return None
+        Playout._store(timeline, timeline.decoding.decode_until(position, position + count,
+                                                                ended=stream.paused or stream.left))
+        mask = np.zeros(count, dtype=bool)
+        end = position + count
+        for start_ts, end_ts in timeline.concealed:
+            mask[max(0, start_ts - position): max(0, min(end_ts, end) - position)] = True
+        timeline.concealed = [span for span in timeline.concealed if span[1] > end]
+        return mask
 
     def adopt_latency(self, stream: Stream, latency_us: int) -> None:
         """The station's shared latency becomes the floor of the target, unless the command line set one.
@@ -207,6 +243,7 @@ class Playout:
         taken = self.drift.take(position - scheduled, frames)
         change = self.delay.step(taken)  # the target grows by samples made up here, or shrinks by samples dropped
         added = max(0, change)  # made up before the buffer's samples, while the play position waits
+        codec_concealed = self._codec_concealed(stream, timeline, position, taken - change)
         pcm, filled = buffer.read(taken - change)
         missing = self._missing(stream, timeline, position, filled)
         if missing.any():
@@ -218,6 +255,10 @@ class Playout:
             self.latency.add(latency_s)
             self._measure_playout_offset(latency_s - self.delay.floor_samples / fmt.rate)
         synthesize = missing
+        if codec_concealed is not None:
+            pcm[codec_concealed & ~missing & ~filled] = 0  # the codec's concealment over silence the station meant
+            synthesize = missing & ~codec_concealed
+            self.samples_concealed += int(np.count_nonzero(missing & codec_concealed))
         if added:
             pcm = np.concatenate((fmt.silence(added), pcm))
             synthesize = np.concatenate((np.ones(added, dtype=bool), missing))

@@ -2,8 +2,13 @@
 
 A pipeline of stages, each owning its part of the figures:
 
-    RTP:  SRTP → Depacketizer.parse → StationLock → Depacketizer.decode → Playout (jitter buffer) → read
-    RTCP: SRTP → parse_compound → StationLock → the station's clock, name, now playing, latency, BYE
+    RTP:    SRTP → Depacketizer.parse → StationLock → Depacketizer.decode → Playout (jitter buffer) → read
+            (the datagram as it came) → FecDecoder → packets rebuilt, back to SRTP, marked as rebuilt
+    repair: SRTP → FecDecoder → packets rebuilt, as above
+    RTCP:   SRTP → parse_compound → StationLock → the station's clock, name, now playing, latency, BYE
+
+Repair packets (Reed-Solomon FEC, docs/fec.md) protect the datagrams as the station sent them, sealed if it
+seals them: a rebuilt packet is authenticated as any other, and is played only if it is in time.
 
 A packet whose timestamp falls outside the jitter buffer's window is ignored before it is counted or can move any
 reference (sequence numbers, timestamp unwrapping): a flood of stray packets cannot disturb the stream, and
@@ -19,6 +24,7 @@ from enum import Enum
 import numpy as np
 
 from listener.depacketizer import Depacketizer
+from listener.fec_decoder import FecDecoder
 from listener.jitter_buffer import Write
 from listener.playout import LatencySource, Playout, PlayoutConfig
 from listener.station_lock import StationLock, Stream
@@ -26,12 +32,21 @@ from rtpwire.audio import AudioFormat
 from rtpwire.errors import WireError
 from rtpwire.net import Address
 from rtpwire.nowplaying import APP_NAME, NowPlaying
+from rtpwire.repair_report import RepairReport
 from rtpwire.rtcp import App, Bye, ReportBlock, SenderReport, SourceDescription, parse_compound
 from rtpwire.seqnum import wrap
 from rtpwire.srtp import SrtpReceiver
 
 LOST_SIGNAL_S = 2.0  # nothing heard this long: "lost signal"
 AUDIO_STOPPED_S = 0.5  # a station that said neither pause nor BYE, and sent no audio this long: "lost signal" too
+
+
+class Channel(Enum):
+    """Where a datagram came: the stream's port, its RTCP port, or its repair port."""
+
+    RTP = "rtp"
+    RTCP = "rtcp"
+    REPAIR = "repair"
 
 
 class State(Enum):
@@ -54,6 +69,7 @@ class ReceiverConfig:
     resync_s: float = 0.03  # play position further than this from the schedule: jump to the schedule
     srtp_key: bytes | None = None  # SRTP's master key and salt: nothing unauthenticated is played
     source_ip: str | None = None  # the station's address, if its announcement says: no other is listened to
+    encrypted: bool = False  # the stream's description says it is SRTP: what tells an Opus stream heard keyless
 
     def __post_init__(self) -> None:
         if not 0 < self.latency_s <= self.max_latency_s < self.capacity_s:
@@ -67,7 +83,10 @@ class Receiver:
         self.started_s = now
         self._srtp = SrtpReceiver(config.srtp_key) if config.srtp_key is not None else None
         self.depacketizer = Depacketizer(config.fmt)
-        self.lock = StationLock(config.fmt.rate, config.source_ip, keyed=self._srtp is not None)
+        self.lock = StationLock(config.fmt.rate, config.source_ip, keyed=self._srtp is not None,
+                                described_encrypted=config.encrypted)
+        self.fec = FecDecoder()
+        self.packets_rebuilt_late = 0  # rebuilt by FEC after their time: not played
         self.playout = Playout(PlayoutConfig(config.fmt, config.latency_s, config.max_latency_s,
                                              config.latency_source, config.capacity_s, config.resync_s,
                                              config.wall_offset_s))
@@ -76,8 +95,17 @@ class Receiver:
 
     # --- datagrams in -------------------------------------------------------------------------------------
 
-    def on_rtp(self, data: bytes, now: float, source: Address | None = None) -> None:
-        """An RTP datagram that arrived at `now` from `source` (None: unknown, as in tests on fake time)."""
+    def on_datagram(self, channel: Channel, data: bytes, now: float, source: Address | None = None) -> None:
+        if channel is Channel.RTP:
+            self.on_rtp(data, now, source)
+        elif channel is Channel.RTCP:
+            self.on_rtcp(data, now, source)
+        else:
+            self.on_repair(data, now, source)
+
+    def on_rtp(self, data: bytes, now: float, source: Address | None = None, rebuilt: bool = False) -> None:
+        """An RTP datagram that arrived at `now` from `source` (None: unknown, as in tests on fake time), or that
+        FEC `rebuilt` then."""
         opened = self._open(data, rtcp=False)
         if opened is None:
             return
@@ -90,14 +118,37 @@ class Receiver:
         if stream is None or self.lock.encrypted(stream, packet, fmt):
             return
         try:
-            pcm = self.depacketizer.decode(packet, fmt)
+            audio = (packet.payload, self.depacketizer.coded_samples(packet)) if fmt.is_opus else \
+                (pcm := self.depacketizer.decode(packet, fmt), len(pcm))
         except WireError as e:
             self._malformed(e)
             return
         ext_ts = stream.timestamps.peek(packet.timestamp)
-        verdict = self.playout.judge(stream, ext_ts, len(pcm))
-        if verdict is not Write.TOO_FAR and stream.count(packet, ext_ts, now):
-            self.playout.write(stream, ext_ts, pcm, packet.marker, verdict, now)
+        verdict = self.playout.judge(stream, ext_ts, audio[1])
+        if verdict is Write.TOO_FAR:
+            return
+        if rebuilt and verdict is Write.LATE:
+            self.packets_rebuilt_late += 1
+        elif stream.count(packet, ext_ts, now, rebuilt):
+            self.playout.write(stream, ext_ts, audio[0], packet.marker, verdict, now, rebuilt)
+        if not rebuilt:
+            self._rebuilt(self.fec.on_source(data), now, source)
+
+    def on_repair(self, data: bytes, now: float, source: Address | None = None) -> None:
+        """A repair datagram that arrived at `now` from `source`: taken only from the followed station's address;
+        the packets it rebuilds are played as if they had arrived now."""
+        stream = self.lock.stream
+        if stream is None or (source is not None and stream.rtp_source is not None
+                              and source[0] != stream.rtp_source[0]):
+            self.fec.repair_foreign += 1
+            return
+        opened = self._open(data, rtcp=False)
+        if opened is not None:
+            self._rebuilt(self.fec.on_repair(opened), now, stream.rtp_source)
+
+    def _rebuilt(self, datagrams: list[bytes], now: float, source: Address | None) -> None:
+        for datagram in datagrams:
+            self.on_rtp(datagram, now, source, rebuilt=True)
 
     def on_rtcp(self, data: bytes, now: float, source: Address | None = None) -> None:
         """An RTCP datagram that arrived at `now` from `source` (None: unknown). What it says of the followed
@@ -213,6 +264,14 @@ class Receiver:
         return ReportBlock(stream.ssrc, fraction_lost, stats.lost, wrap(stats.highest_sequence, 32),
                            round(stats.jitter_samples), last_sr, delay_since_last_sr)
 
+    def repair_report(self) -> RepairReport | None:
+        """What the report block just made (`report_block`) says after FEC, if repair packets were heard: the
+        station shows it as the loss after FEC."""
+        stream = self.lock.stream
+        if stream is None or not self.fec.heard_repair:
+            return None
+        return RepairReport(stream.ssrc, stream.stats.fraction_unrecovered, stream.stats.unrecovered)
+
     def stats(self, now: float) -> dict[str, object]:
         """The figures a run produced, from the stages that count them; keys are a public interface
         (`--stats-json`)."""
@@ -220,6 +279,8 @@ class Receiver:
             **self.lock.stats(),
             **self.playout.stats(),
             "packets_malformed": self.packets_malformed,
+            "packets_rebuilt_late": self.packets_rebuilt_late,
+            **self.fec.stats(),
             **(self._srtp.stats() if self._srtp is not None else {}),
             "duration_s": round(now - self.started_s, 3),
             "state": self.state(now).value,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from rtpwire.errors import WireError
+from rtpwire.repair_report import RepairReport
 from rtpwire.rtcp import (SDES_CNAME, Bye, ReceiverReport, ReportBlock, SdesChunk, SourceDescription, compound,
                           parse_compound)
 from rtpwire.rtcp_timing import ReportTimer
@@ -39,9 +40,11 @@ class ReceiverReporter:
     def due(self, now: float) -> bool:
         return self._timer.due(now)
 
-    def report(self, block: ReportBlock | None, now: float) -> bytes:
-        """The receiver report to send now, with `block` about the station if it sent audio since the last one."""
-        data = compound(self._receiver_report(block), self._description)
+    def report(self, block: ReportBlock | None, now: float, repair: RepairReport | None = None) -> bytes:
+        """The receiver report to send now, with `block` about the station if it sent audio since the last one,
+        and `repair`, what the block says after FEC, if the station sends repair packets."""
+        extra = () if repair is None else (repair.to_app(self.ssrc),)
+        data = compound(self._receiver_report(block), self._description, *extra)
         self._timer.sent(len(data), now)
         return data
 

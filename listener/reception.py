@@ -7,6 +7,10 @@ One stray packet must not derail that count (as RFC 3550 A.1's MAX_DROPOUT check
 further ahead than the window would make every genuine packet after it look too old to judge, so such a jump is
 believed only when the next packet follows on from it, as after a long outage; until then it is neither counted
 nor played.
+
+A packet lost on the wire and rebuilt from repair packets (FEC) is no received packet: loss keeps RFC 3550's
+meaning, the wire's, and the rebuilt ones are counted apart (`recovered`), so that loss after FEC is the
+difference. Should the lost packet arrive after all, late, it is received, and no longer recovered.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ class ReceptionStats:
         self.first_sequence: int | None = None
         self.highest_sequence: int | None = None
         self.received = 0  # distinct packets
+        self.recovered = 0  # lost on the wire, rebuilt by FEC
+        self._recovered: set[int] = set()
         self.duplicates = 0
         self.too_old = 0  # behind the duplicate window: neither counted nor played
         self._jump: tuple[int, int] | None = None  # the latest such jump, (sequence, payload bytes), on probation
@@ -32,6 +38,8 @@ class ReceptionStats:
         self._last_transit: float | None = None
         self._expected_prior = 0  # at the previous receiver report (RFC 3550 A.3)
         self._received_prior = 0
+        self._recovered_prior = 0
+        self.fraction_unrecovered = 0  # as `fraction_lost_since_last`, after FEC, at the latest call
 
     def on_packet(self, sequence: int, ext_ts: int, arrival_s: float, payload_bytes: int) -> int | None:
         """Extended sequence number of a new packet; None for a duplicate, one too old to judge, or one that jumped
@@ -48,6 +56,9 @@ class ReceptionStats:
         if ext in self._seen:
             self.duplicates += 1
             return None
+        if ext in self._recovered:  # rebuilt already: the wire did deliver it, late
+            self._recovered.discard(ext)
+            self.recovered -= 1
         self._jump = None
         self._sequence.unwrap(sequence)
         self._count(ext, payload_bytes)
@@ -56,6 +67,28 @@ class ReceptionStats:
             self.jitter_samples += (abs(transit - self._last_transit) - self.jitter_samples) / 16
         self._last_transit = transit
         return ext
+
+    def on_recovered(self, sequence: int) -> int | None:
+        """Extended sequence number of a packet rebuilt by FEC; None if it arrived, or was rebuilt, already, or
+        is too far from the packets received to judge. It moves no reference, but for one: a packet rebuilt from
+        before the first received was expected too (and lost on the wire)."""
+        ext = self._sequence.peek(sequence)
+        if (self.highest_sequence is None or ext in self._seen or ext in self._recovered
+                or abs(ext - self.highest_sequence) > DUPLICATE_WINDOW):
+            return None
+        self._recovered.add(ext)
+        if self.first_sequence is not None:  # lost before the first received: expected too
+            self.first_sequence = min(self.first_sequence, ext)
+        if len(self._recovered) > 2 * DUPLICATE_WINDOW:
+            floor = self.highest_sequence - DUPLICATE_WINDOW
+            self._recovered = {s for s in self._recovered if s >= floor}
+        self.recovered += 1
+        return ext
+
+    @property
+    def unrecovered(self) -> int:
+        """Lost on the wire and not rebuilt: what concealment had to fill."""
+        return max(0, self.lost - self.recovered)
 
     def _count(self, ext: int, payload_bytes: int) -> None:
         self.first_sequence = ext if self.first_sequence is None else min(self.first_sequence, ext)
@@ -87,8 +120,13 @@ class ReceptionStats:
         stream. Late packets filling earlier gaps can make more arrive than were expected: that is no loss."""
         expected_interval = self.expected - self._expected_prior
         received_interval = self.received - self._received_prior
+        recovered_interval = self.recovered - self._recovered_prior
         self._expected_prior, self._received_prior = self.expected, self.received
+        self._recovered_prior = self.recovered
         if received_interval == 0:
             return None
+        unrecovered_interval = expected_interval - received_interval - recovered_interval
+        self.fraction_unrecovered = ((unrecovered_interval << 8) // expected_interval
+                                     if unrecovered_interval > 0 else 0)
         lost_interval = expected_interval - received_interval
         return (lost_interval << 8) // expected_interval if lost_interval > 0 else 0

@@ -28,7 +28,7 @@ from listener.clock_sync import ClockSync
 from listener.config import ListenerConfig
 from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, WavOutput, open_speaker
 from listener.playout import LatencySource
-from listener.receiver import Receiver, ReceiverConfig
+from listener.receiver import Channel, Receiver, ReceiverConfig
 from listener.receiver_reports import ReceiverReporter
 from listener.station_link import Reports, TimeSync
 from listener.status import StatusPrinter, say
@@ -47,13 +47,14 @@ REPORT_TTL = 1  # receiver reports are for the station on this network, never be
 TYPICAL_PACKET_S = 0.005  # the station's default --frame-ms: headers are 4 % of the stream, other sizes change little
 EXIT_OUTPUT = 4
 
-Arrival = tuple[float, bool, bytes, Address]  # arrival time, RTP (or RTCP), the datagram, its sender
+Arrival = tuple[float, Channel, bytes, Address]  # arrival time, where it came, the datagram, its sender
 
 
 @dataclass
 class Sockets:
     rtp: socket.socket
     rtcp: socket.socket
+    repair: socket.socket  # the stream's repair packets (FEC), if it sends any
     reports: socket.socket
     time: socket.socket | None  # the station's time service, if asked
 
@@ -64,16 +65,22 @@ class Sockets:
         with contextlib.ExitStack() as opened:
             rtp = opened.enter_context(open_receiver(config.group, config.port, config.interface))
             rtcp = opened.enter_context(open_receiver(config.group, config.port + 1, config.interface))
+            repair = opened.enter_context(open_receiver(config.group, config.repair, config.interface))
             reports = opened.enter_context(open_sender(config.group, config.port + 1, config.interface,
                                                        ttl=REPORT_TTL))
             time_sock = opened.enter_context(open_unicast_client(*config.time_sync)) if config.time_sync else None
             opened.pop_all()
-        for sock in (rtp, rtcp):
+        for sock in (rtp, rtcp, repair):
             enable_arrival_times(sock)
-        return cls(rtp, rtcp, reports, time_sock)
+        return cls(rtp, rtcp, repair, reports, time_sock)
+
+    @property
+    def stream(self) -> dict[socket.socket, Channel]:
+        """The sockets the stream's datagrams come on, and which of its channels each is."""
+        return {self.rtp: Channel.RTP, self.rtcp: Channel.RTCP, self.repair: Channel.REPAIR}
 
     def close(self) -> None:
-        for sock in (self.rtp, self.rtcp, self.reports, self.time):
+        for sock in (self.rtp, self.rtcp, self.repair, self.reports, self.time):
             if sock is not None:
                 sock.close()
 
@@ -114,11 +121,9 @@ class Paced:
 
     def _hand_over(self, waiting: deque[Arrival], until_s: float) -> None:
         while waiting and waiting[0][0] <= until_s:
-            arrival_s, is_rtp, data, sender = waiting.popleft()
-            if is_rtp:
-                self.receiver.on_rtp(data, arrival_s, sender)
-            else:
-                self.receiver.on_rtcp(data, arrival_s, sender)
+            arrival_s, channel, data, sender = waiting.popleft()
+            self.receiver.on_datagram(channel, data, arrival_s, sender)
+            if channel is Channel.RTCP:
                 self.on_rtcp(data, arrival_s)
 
 
@@ -131,7 +136,8 @@ class Session:
         self.receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s,
                                                 max_latency_s=config.max_latency_ms / 1000,
                                                 latency_source=config.latency_source, srtp_key=config.key,
-                                                source_ip=config.source_ip), time.monotonic())
+                                                source_ip=config.source_ip, encrypted=config.encrypted),
+                                 time.monotonic())
         ssrc = secrets.randbits(32)
         reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
                                     session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
@@ -214,8 +220,8 @@ class Session:
 
     def _arrivals(self) -> deque[Arrival]:
         """Every datagram waiting on the stream's sockets, in order of arrival."""
-        waiting = [(arrival_s, True, data, sender) for data, arrival_s, sender in drain(self.sockets.rtp)]
-        waiting += [(arrival_s, False, data, sender) for data, arrival_s, sender in drain(self.sockets.rtcp)]
+        waiting = [(arrival_s, channel, data, sender) for sock, channel in self.sockets.stream.items()
+                   for data, arrival_s, sender in drain(sock)]
         waiting.sort(key=lambda arrival: arrival[0])
         return deque(waiting)
 
@@ -226,7 +232,7 @@ class Session:
                                feed=functools.partial(_deliver, inbox, self.receiver), pull=self.receiver.read,
                                frames_per_buffer=self.config.fmt.samples_for(PERIOD_S))
         try:
-            waited = [self.sockets.rtp, self.sockets.rtcp] + ([self.sockets.time] if self.sockets.time else [])
+            waited = [*self.sockets.stream] + ([self.sockets.time] if self.sockets.time else [])
             while not self.stopping.is_set() and (now := time.monotonic()) < end_s:
                 if speaker.stalled(now):
                     say(f"audio output {speaker.device.describe()} stopped (device gone?); still receiving, "
@@ -242,13 +248,14 @@ class Session:
 
     def _move_to(self, inbox: Inbox, readable: list[socket.socket]) -> None:
         """The datagrams that arrived, into the sound card's inbox (the reports count the RTCP members now)."""
+        channels = self.sockets.stream
         for sock in readable:
             if self.time_sync is not None and sock is self.time_sync.sock:
                 self.time_sync.on_readable()
                 continue
             for data, arrival_s, sender in drain(sock):
-                inbox.put(sock is self.sockets.rtp, data, arrival_s, sender)
-                if sock is self.sockets.rtcp:
+                inbox.put(channels[sock], data, arrival_s, sender)
+                if channels[sock] is Channel.RTCP:
                     self.reports.on_rtcp(data, arrival_s)
 
     def _on_wake_up(self, now: float) -> None:
@@ -265,5 +272,5 @@ class Session:
 
 def _deliver(inbox: Inbox, receiver: Receiver) -> None:
     """Run by the sound card's thread before it pulls: hand the receiver the datagrams that arrived."""
-    for is_rtp, data, arrival_s, sender in inbox.items():
-        (receiver.on_rtp if is_rtp else receiver.on_rtcp)(data, arrival_s, sender)
+    for channel, data, arrival_s, sender in inbox.items():
+        receiver.on_datagram(channel, data, arrival_s, sender)

@@ -37,7 +37,8 @@ class Reports:
     def send_if_due(self) -> None:
         now = time.monotonic()
         if self._reporter.due(now):
-            self._send(self._reporter.report(self._receiver.report_block(now), now))
+            block = self._receiver.report_block(now)
+            self._send(self._reporter.report(block, now, self._receiver.repair_report() if block else None))
 
     def leave(self) -> None:
         data = self._reporter.bye(self._receiver.report_block(time.monotonic()))

@@ -10,7 +10,7 @@ key is recognised as such, so that its ciphertext is never played as noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from listener.reception import ReceptionStats
 from listener.sender_clock import SenderClock
@@ -65,9 +65,12 @@ class Stream:
             return True
         return source == known
 
-    def count(self, packet: RtpPacket, ext_ts: int, now: float) -> bool:
+    def count(self, packet: RtpPacket, ext_ts: int, now: float, rebuilt: bool = False) -> bool:
         """Takes in an RTP packet of this station found within the jitter buffer's window (so it may move the
-        references: timestamp unwrapping, sequence numbers); whether it is a new packet, to be played."""
+        references: timestamp unwrapping, sequence numbers); whether it is a new packet, to be played. A packet
+        `rebuilt` by FEC moves nothing: it is counted as recovered, not received."""
+        if rebuilt:
+            return self.stats.on_recovered(packet.sequence) is not None
         self.timestamps.unwrap(packet.timestamp)
         self.last_rtp_s = now
         if self.stats.on_packet(packet.sequence, ext_ts, now, len(packet.payload)) is None:
@@ -84,16 +87,18 @@ class _Totals:
 
     received: int = 0
     lost: int = 0
+    recovered: int = 0
+    unrecovered: int = 0
     duplicates: int = 0
     payload_bytes: int = 0
 
     @classmethod
     def of(cls, stats: ReceptionStats) -> _Totals:
-        return cls(stats.received, stats.lost, stats.duplicates, stats.payload_bytes)
+        return cls(stats.received, stats.lost, stats.recovered, stats.unrecovered, stats.duplicates,
+                   stats.payload_bytes)
 
     def __add__(self, other: _Totals) -> _Totals:
-        return _Totals(self.received + other.received, self.lost + other.lost,
-                       self.duplicates + other.duplicates, self.payload_bytes + other.payload_bytes)
+        return _Totals(*(mine + theirs for mine, theirs in zip(astuple(self), astuple(other))))
 
 
 def _ssrcs(packet: RtcpPacket) -> tuple[int, ...]:
@@ -107,12 +112,16 @@ def _ssrcs(packet: RtcpPacket) -> tuple[int, ...]:
 
 
 class StationLock:
-    def __init__(self, rate: int, source_ip: str | None = None, keyed: bool = False) -> None:
+    def __init__(self, rate: int, source_ip: str | None = None, keyed: bool = False,
+                 described_encrypted: bool = False) -> None:
         """`source_ip`: the station's address, if its announcement says: no other is listened to. `keyed`: the
-        listener has the SRTP key (what it is given was authenticated), so nothing is judged encrypted."""
+        listener has the SRTP key (what it is given was authenticated), so nothing is judged encrypted.
+        `described_encrypted`: the stream's description says SRTP, which is how an Opus stream is known as such
+        (its packets' sizes say nothing)."""
         self._rate = rate
         self._source_ip = source_ip
         self._keyed = keyed
+        self._described_encrypted = described_encrypted
         self.stream: Stream | None = None  # the station followed
         self._past = _Totals()
         self.packets_foreign = 0  # from other stations on the group
@@ -184,7 +193,9 @@ class StationLock:
         """Whether the stream is SRTP heard without the key (`looks_encrypted`, judged on each packet that
         follows another): its audio is dropped, counted, and not played as noise."""
         previous, stream.last_header = stream.last_header, (packet.sequence, packet.timestamp, len(packet.payload))
-        if not self._keyed and previous is not None and seq_diff(packet.sequence, previous[0]) == 1:
+        if fmt.is_opus:
+            stream.encrypted = self._described_encrypted and not self._keyed
+        elif not self._keyed and previous is not None and seq_diff(packet.sequence, previous[0]) == 1:
             previous_samples = ts_diff(packet.timestamp, previous[1])  # what the previous packet carried
             stream.encrypted = looks_encrypted(previous[2], previous_samples, fmt.bytes_per_frame)
             if stream.encrypted:
@@ -201,6 +212,8 @@ class StationLock:
         return {
             "packets_received": totals.received,
             "packets_lost": totals.lost,
+            "packets_recovered": totals.recovered,
+            "packets_unrecovered": totals.unrecovered,
             "packets_duplicate": totals.duplicates,
             "packets_foreign": self.packets_foreign,
             "packets_spoofed": self.packets_spoofed,

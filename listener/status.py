@@ -73,8 +73,14 @@ def status_line(receiver: Receiver, now: float, where: str) -> str:
     title = f" — {receiver.title}" if receiver.title else ""
     strangers = receiver.lock.strangers.describe()
     return (f"{name}{title} | {receiver.state(now).value} | buffer {receiver.buffered_s() * 1e3:.0f} ms | "
-            f"lost {stats['packets_lost']} | {_latency(stats)}{_offset(receiver)}"
+            f"{_lost(receiver, stats)} | {_latency(stats)}{_offset(receiver)}"
             + (f" | {strangers}" if strangers else ""))
+
+
+def _lost(receiver: Receiver, stats: dict[str, object]) -> str:
+    """Packets the network lost, and, with repair packets heard, how many of those FEC could not rebuild."""
+    after = f" ({stats['packets_unrecovered']} after FEC)" if receiver.fec.heard_repair else ""
+    return f"lost {stats['packets_lost']}{after}"
 
 
 def _latency(stats: dict[str, object]) -> str:

@@ -4,9 +4,10 @@ schedule. Part of the stream record the station lock keeps (`listener.station_lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from listener.jitter_buffer import JitterBuffer
+from listener.opus_decoding import OpusDecoding
 from listener.sender_clock import SenderClock
 
 
@@ -20,6 +21,8 @@ class Timeline:
     started: bool = False
     anchored: bool = False  # the play position was placed by the sender reports' clock, not the first arrival
     silence: tuple[int, int] = (0, 0)  # timestamps the station meant as silence: before a marker packet
+    decoding: OpusDecoding | None = None  # Opus: packets held and decoded in order, just in time
+    concealed: list[tuple[int, int]] = field(default_factory=list)  # spans the codec concealed, not yet played
 
     def unplaced(self, clock: SenderClock) -> bool:
         """The next read places the play position on the schedule, wherever it was (its first read, or its first

@@ -23,6 +23,7 @@ from types import FrameType
 from relay.delivery import DeliveryQueue
 from relay.impairments import BurstLoss, Impairer, Impairments
 from cli.arguments import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, multicast_group, ranged, rtp_port
+from rtpwire.fec import REPAIR_PORT_OFFSET
 from rtpwire.net import NetworkError, open_receiver, open_sender
 from rtpwire.rtcp import COMMON_HEADER, SSRC
 from rtpwire.rtp import HEADER as RTP_HEADER
@@ -37,9 +38,9 @@ EXIT_NETWORK = 3
 
 @dataclass(frozen=True)
 class RelayConfig:
-    from_group: str  # where the relay listens (RTP on from_port, RTCP on from_port + 1)
+    from_group: str  # where the relay listens (RTP on from_port, RTCP on from_port + 1, repair on + 4)
     from_port: int
-    group: str  # where it sends (RTP on port, RTCP on port + 1)
+    group: str  # where it sends (RTP on port, RTCP on port + 1, repair on + 4)
     port: int
     interface: str
     impairments: Impairments
@@ -48,7 +49,8 @@ class RelayConfig:
     stats_json: Path | None
 
     def route(self) -> str:
-        return (f"{self.from_group}:{self.from_port} -> {self.group}:{self.port} (RTCP on port+1) "
+        return (f"{self.from_group}:{self.from_port} -> {self.group}:{self.port} (RTCP on port+1, FEC repair on "
+                f"port+{REPAIR_PORT_OFFSET}) "
                 f"via {self.interface}, ttl {RELAY_TTL}")
 
     def rtcp_impairments(self) -> Impairments:
@@ -75,8 +77,9 @@ def parse_args(argv: list[str] | None = None) -> RelayConfig:
         prog="python -m relay",
         description="Join a station's multicast group and send its stream on to another group, impaired as a "
                     "bad network would: loss, burst loss, delay, jitter, reordering, duplication, corruption. "
-                    "Every impairment is drawn from --seed, so a run can be repeated exactly. RTP is impaired; "
-                    "RTCP (the station's clock, pause and BYE) only delayed, unless --impair-rtcp.",
+                    "Every impairment is drawn from --seed, so a run can be repeated exactly. RTP (and FEC's "
+                    f"repair packets, on port+{REPAIR_PORT_OFFSET}) is impaired; RTCP (the station's clock, pause "
+                    "and BYE) only delayed, unless --impair-rtcp.",
         epilog="Probabilities are fractions (0.05) or percentages (5%). Example: python -m relay --group "
                "239.255.0.2 --loss 5% --jitter-ms 20, then python -m listener --group 239.255.0.2.")
     source = parser.add_argument_group("where the station sends (the relay's input)")
@@ -117,10 +120,10 @@ def parse_args(argv: list[str] | None = None) -> RelayConfig:
     parser.add_argument("--stats-json", type=Path, metavar="FILE",
                         help="write what was done to each port's datagrams here at exit")
     args = parser.parse_args(argv)
-    if args.group == args.from_group and abs(args.port - args.from_port) < 2:
+    if args.group == args.from_group and set(_ports(args.port)) & set(_ports(args.from_port)):
         parser.error(f"the relay would hear what it sends: it listens on {args.from_group} ports "
-                     f"{args.from_port} and {args.from_port + 1}; give another --group (such as 239.255.0.2) "
-                     f"or a --port at least 2 away")
+                     f"{', '.join(map(str, _ports(args.from_port)))}; give another --group (such as 239.255.0.2) "
+                     f"or a --port whose own are none of these")
     if args.burst_length is not None and args.burst_loss is None:
         parser.error("--burst-length needs --burst-loss")
     try:
@@ -135,6 +138,11 @@ def parse_args(argv: list[str] | None = None) -> RelayConfig:
     return RelayConfig(from_group=args.from_group, from_port=args.from_port, group=args.group, port=args.port,
                        interface=args.interface, impairments=impairments, impair_rtcp=args.impair_rtcp,
                        duration_s=args.duration, stats_json=args.stats_json)
+
+
+def _ports(port: int) -> tuple[int, int, int]:
+    """A stream's ports: RTP, RTCP and FEC's repair packets."""
+    return port, port + 1, port + REPAIR_PORT_OFFSET
 
 
 def _say(message: str) -> None:
@@ -188,22 +196,23 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     sockets: list[socket.socket] = []
     try:
-        sockets.append(open_receiver(config.from_group, config.from_port, config.interface))
-        sockets.append(open_receiver(config.from_group, config.from_port + 1, config.interface))
-        sockets.append(open_sender(config.group, config.port, config.interface, RELAY_TTL))
-        sockets.append(open_sender(config.group, config.port + 1, config.interface, RELAY_TTL))
+        for from_port, port in zip(_ports(config.from_port), _ports(config.port)):
+            sockets.append(open_receiver(config.from_group, from_port, config.interface))
+            sockets.append(open_sender(config.group, port, config.interface, RELAY_TTL))
     except NetworkError as e:
         _say(str(e))
         for sock in sockets:
             sock.close()
         return EXIT_NETWORK
-    rtp_in, rtcp_in, rtp_out, rtcp_out = sockets
+    rtp_in, rtp_out, rtcp_in, rtcp_out, repair_in, repair_out = sockets
     seed = config.impairments.seed
     legs = [Leg("RTP", config.from_port, rtp_in, Impairer(config.impairments, salt="rtp",
                                                           header_bytes=RTP_HEADER.size), rtp_out),
             Leg("RTCP", config.from_port + 1, rtcp_in, Impairer(config.rtcp_impairments(), salt="rtcp",
                                                                 header_bytes=COMMON_HEADER.size + SSRC.size),
-                rtcp_out)]
+                rtcp_out),
+            Leg("repair", config.from_port + REPAIR_PORT_OFFSET, repair_in,
+                Impairer(config.impairments, salt="repair", header_bytes=RTP_HEADER.size), repair_out)]
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

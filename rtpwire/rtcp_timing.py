@@ -23,13 +23,18 @@ MIN_INTERVAL_S = 5.0
 COMPENSATION = math.e - 1.5
 TIMEOUT_MULTIPLIER = 5  # RFC 3550 6.3.5: a member silent for this many deterministic intervals has left
 BYE_AT_ONCE_MAX_MEMBERS = 50  # RFC 3550 6.3.7: beyond this, leaving members must back off their BYEs
+TYPICAL_OPUS_KBPS = 128  # the station's default for stereo: what a listener assumes of an Opus stream
 RTP_HEADER_BYTES = 12
 UDP_IPV4_HEADER_BYTES = 28  # RFC 3550 6.2: packet sizes include the lower-layer headers
 
 
-def session_bandwidth_bytes_per_s(fmt: AudioFormat, samples_per_packet: int) -> float:
-    """The audio stream's bandwidth, RTP/UDP/IPv4 headers included: what the RTCP share is a fraction of."""
-    payload_bytes = samples_per_packet * fmt.bytes_per_frame
+def session_bandwidth_bytes_per_s(fmt: AudioFormat, samples_per_packet: int, payload_bytes: int | None = None) -> float:
+    """The audio stream's bandwidth, RTP/UDP/IPv4 headers included: what the RTCP share is a fraction of.
+    `payload_bytes`: a packet's, if known (a coded stream's depends on its bitrate); by default L16's, or what
+    Opus takes at TYPICAL_OPUS_KBPS."""
+    if payload_bytes is None:
+        payload_bytes = (round(samples_per_packet / fmt.rate * TYPICAL_OPUS_KBPS * 1000 / 8) if fmt.is_opus
+                         else samples_per_packet * fmt.bytes_per_frame)
     return fmt.rate / samples_per_packet * (payload_bytes + RTP_HEADER_BYTES + UDP_IPV4_HEADER_BYTES)
 
 

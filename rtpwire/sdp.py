@@ -1,13 +1,19 @@
-"""Session descriptions (SDP, RFC 8866) of one L16 audio stream on a multicast group: what `--sdp` writes, SAP
+"""Session descriptions (SDP, RFC 8866) of one audio stream on a multicast group: what `--sdp` writes, SAP
 carries, and ffmpeg, ffplay and VLC read and write.
 
 A description is a small frozen dataclass, `StreamDescription.parse(text)` and `str(description)`, like the
 packets. Parsing takes only what joining and playing the stream needs: its origin, name and title, the group
-and port, and the first L16 audio format it offers (a static type, 10 or 11, or a dynamic one given by an
-`a=rtpmap`), whether it is encrypted (RTP/SAVP) and the one source it comes from (`a=source-filter`, RFC
-4570). Everything else (other media, bandwidths, attributes of other tools) is skipped, as RFC 8866 asks
-of a receiver. A description that offers nothing playable raises the one WireError, saying what it offers
-instead: descriptions come from the network (SAP) as well as from files.
+and port, and the first audio format it offers that a listener plays (L16: a static type, 10 or 11, or a dynamic
+one given by an `a=rtpmap`; Opus, RFC 7587: `opus/48000/2`, stereo if its `a=fmtp` says `sprop-stereo=1`),
+whether it is encrypted (RTP/SAVP), the one source it comes from (`a=source-filter`, RFC 4570), and its
+Reed-Solomon repair flow, if any (`RepairFlow`, docs/fec.md). Everything else (other media, bandwidths,
+attributes of other tools) is skipped, as RFC 8866 asks of a receiver. A description that offers nothing
+playable raises the one WireError, saying what it offers instead: descriptions come from the network (SAP) as
+well as from files.
+
+The repair flow is a second media line, grouped with the audio in the spirit of RFC 5956 (`a=group:FEC-FR`, each
+line named by an `a=mid`): `m=application PORT RTP/AVP TYPE` with `a=rtpmap:TYPE x-rs-fec/RATE` and `a=fmtp:TYPE
+k=K;n=N`. Players that know no such thing (ffmpeg, VLC) play the audio line and leave it aside.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from rtpwire.audio import STATIC_FORMATS, AudioFormat
+from rtpwire.audio import OPUS, OPUS_RATE, STATIC_FORMATS, AudioFormat
 from rtpwire.errors import WireError
 from rtpwire.net import check_group
 
@@ -26,6 +32,19 @@ LINE = re.compile(r"^([a-z])=(.*)$")
 RTPMAP = re.compile(r"^(\d{1,9}) ([^/\s]+)/(\d{1,9})(?:/(\d{1,9}))?$", re.ASCII)
 AVP, SAVP = "RTP/AVP", "RTP/SAVP"  # plain RTP; SRTP (RFC 3711)
 MAX_DESCRIPTION_CHARS = 8192  # far more than a stream needs; anything longer is not worth reading
+REPAIR_ENCODING = "x-rs-fec"  # our Reed-Solomon repair packets (docs/fec.md): no registered name describes them
+AUDIO_MID, REPAIR_MID = "S1", "R1"  # a=mid of the audio and the repair line, as a=group:FEC-FR lists them
+
+
+@dataclass(frozen=True, slots=True)
+class RepairFlow:
+    """Where the stream's repair packets come (a port of the same group), their payload type, and the block they
+    protect: after every `k` audio packets, `n - k` repair packets."""
+
+    port: int
+    payload_type: int
+    k: int
+    n: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +89,30 @@ class StreamDescription:
     tool: str = ""  # a=tool: what made it
     source: str | None = None  # a=source-filter (RFC 4570): the only address the stream comes from
     encrypted: bool = False  # RTP/SAVP: SRTP, whose key the description never carries
+    repair: RepairFlow | None = None  # Reed-Solomon repair packets protect the stream
+    inband_fec: bool = False  # Opus: its packets carry the codec's own FEC (useinbandfec=1)
 
     def __str__(self) -> str:
         """The description as SDP text, with the CRLF line ends RFC 8866 asks for."""
-        fmt = self.fmt
+        fmt, repair, proto = self.fmt, self.repair, SAVP if self.encrypted else AVP
         lines = ["v=0", f"o={self.origin}", f"s={_one_line(self.name) or '-'}"]
         lines += [f"i={_one_line(self.title)}"] if self.title else []
         lines += [f"c=IN IP4 {self.group}" + ("" if self.ttl is None else f"/{self.ttl}"), "t=0 0"]
         lines += [f"a=tool:{_one_line(self.tool)}"] if self.tool else []
         lines += [f"a=source-filter: incl IN IP4 {self.group} {self.source}"] if self.source else []
-        lines += ["a=recvonly", f"m=audio {self.port} {SAVP if self.encrypted else AVP} {fmt.payload_type}",
-                  f"a=rtpmap:{fmt.payload_type} L16/{fmt.rate}/{fmt.channels}"]
+        lines += [f"a=group:FEC-FR {AUDIO_MID} {REPAIR_MID}"] if repair else []
+        lines += ["a=recvonly", f"m=audio {self.port} {proto} {fmt.payload_type}"]
+        if fmt.encoding == OPUS:  # RFC 7587 7: always opus/48000/2; the fmtp says what is really sent
+            fmtp = [f"sprop-stereo={int(fmt.channels == 2)}"] + (["useinbandfec=1"] if self.inband_fec else [])
+            lines += [f"a=rtpmap:{fmt.payload_type} opus/{OPUS_RATE}/2",
+                      f"a=fmtp:{fmt.payload_type} {'; '.join(fmtp)}"]
+        else:
+            lines += [f"a=rtpmap:{fmt.payload_type} L16/{fmt.rate}/{fmt.channels}"]
         lines += [f"a=ptime:{self.ptime_ms:g}"] if self.ptime_ms is not None else []
+        if repair:
+            lines += [f"a=mid:{AUDIO_MID}", f"m=application {repair.port} {proto} {repair.payload_type}",
+                      f"a=rtpmap:{repair.payload_type} {REPAIR_ENCODING}/{fmt.rate}",
+                      f"a=fmtp:{repair.payload_type} k={repair.k};n={repair.n}", f"a=mid:{REPAIR_MID}"]
         return "\r\n".join(lines) + "\r\n"
 
     @classmethod
@@ -94,7 +125,7 @@ class StreamDescription:
                 raise WireError(f"SDP is not UTF-8 text (byte {e.start})") from None
         if len(text) > MAX_DESCRIPTION_CHARS:
             raise WireError(f"SDP of {len(text)} characters is too long (at most {MAX_DESCRIPTION_CHARS})")
-        session, media = _sections(text)
+        session, media, applications = _sections(text)
         origin = session.one("o")
         if origin is None:
             raise WireError("SDP has no o= line")
@@ -111,10 +142,12 @@ class StreamDescription:
                        fmt=fmt, ttl=ttl, title=session.one("i") or "", ptime_ms=ptime_ms,
                        tool=session.attribute("tool") or "",
                        source=_source(section.attribute("source-filter") or session.attribute("source-filter")),
-                       encrypted=section.encrypted)
+                       encrypted=section.encrypted, repair=_repair(applications),
+                       inband_fec=fmt.encoding == OPUS and "useinbandfec=1" in _fmtp(section, fmt.payload_type))
         if not offered:
             raise WireError("SDP describes no RTP audio stream")
-        raise WireError(f"SDP offers no L16 audio (offered: {', '.join(offered)}); this listener plays L16 only")
+        raise WireError(f"SDP offers no L16 or Opus audio (offered: {', '.join(offered)}); this listener plays "
+                        "those only")
 
 
 @dataclass
@@ -122,6 +155,7 @@ class _Section:
     """The lines of one section (the session, or one m= and what follows it), in order."""
 
     lines: list[tuple[str, str]] = field(default_factory=list)
+    media: str = ""
     port: int = 0
     payload_types: list[int] = field(default_factory=list)
     encrypted: bool = False
@@ -137,14 +171,16 @@ class _Section:
         return [value[len(prefix):] for key, value in self.lines if key == "a" and value.startswith(prefix)]
 
 
-def _sections(text: str) -> tuple[_Section, list[_Section]]:
-    """The session section and the RTP audio media sections (other media are skipped)."""
+def _sections(text: str) -> tuple[_Section, list[_Section], list[_Section]]:
+    """The session section, the RTP audio media sections and the RTP application sections (where a repair flow
+    is); other media are skipped."""
     lines = [line.rstrip("\r") for line in text.split("\n")]
     lines = [line for line in lines if line.strip()]
     if not lines or lines[0].strip() != "v=0":
         raise WireError("not an SDP description: it must begin with v=0")
     session = _Section()
     media: list[_Section] = []
+    applications: list[_Section] = []
     current: _Section | None = session
     for number, line in enumerate(lines[1:], start=2):
         match = LINE.match(line)
@@ -154,19 +190,20 @@ def _sections(text: str) -> tuple[_Section, list[_Section]]:
         if kind == "m":
             current = _media_section(value)
             if current is not None:
-                media.append(current)
+                (media if current.media == "audio" else applications).append(current)
         elif current is not None:
             current.lines.append((kind, value))
-    return session, media
+    return session, media, applications
 
 
 def _media_section(value: str) -> _Section | None:
-    """A section for an `m=audio PORT RTP/AVP TYPES` line; None for other media and transports (skipped)."""
+    """A section for an `m=audio|application PORT RTP/AVP TYPES` line; None for other media and transports
+    (skipped)."""
     fields = value.split()
     if len(fields) < 4:
         raise WireError(f"SDP m= line has {len(fields)} fields, expected at least 4 (media port proto format)")
     media, port_text, proto, *types = fields
-    if media != "audio" or proto not in (AVP, SAVP):
+    if media not in ("audio", "application") or proto not in (AVP, SAVP):
         return None
     port = _number(port_text.split("/")[0], 65534)
     if port is None or port < 1:
@@ -174,18 +211,33 @@ def _media_section(value: str) -> _Section | None:
     payload_types = [number for t in types if (number := _number(t, 127)) is not None]
     if len(payload_types) != len(types):
         raise WireError(f"SDP m= payload types {' '.join(types)[:40]!r} are not RTP payload types (0-127)")
-    return _Section(port=port, payload_types=payload_types, encrypted=proto == SAVP)
+    return _Section(media=media, port=port, payload_types=payload_types, encrypted=proto == SAVP)
 
 
-def _playable(section: _Section, offered: list[str]) -> tuple[AudioFormat | None, float | None]:
-    """The first L16 format a media section offers, and its ptime; what it offers otherwise is added to
-    `offered`, for the message if nothing is playable."""
+def _rtpmaps(section: _Section) -> dict[int, re.Match[str]]:
+    """A section's a=rtpmap lines by payload type (the first of each)."""
     maps: dict[int, re.Match[str]] = {}
     for value in section.attributes("rtpmap"):
         match = RTPMAP.match(value.strip())
         if match is None:
             raise WireError(f"SDP a=rtpmap:{value[:40]!r} is not 'TYPE ENCODING/RATE[/CHANNELS]'")
         maps.setdefault(int(match.group(1)), match)
+    return maps
+
+
+def _fmtp(section: _Section, payload_type: int) -> set[str]:
+    """The `name=value` parameters of a payload type's a=fmtp line, spaces removed."""
+    prefix = f"{payload_type} "
+    for value in section.attributes("fmtp"):
+        if value.startswith(prefix):
+            return {p.replace(" ", "") for p in value[len(prefix):].split(";") if p.strip()}
+    return set()
+
+
+def _playable(section: _Section, offered: list[str]) -> tuple[AudioFormat | None, float | None]:
+    """The first L16 or Opus format a media section offers, and its ptime; what it offers otherwise is added to
+    `offered`, for the message if nothing is playable."""
+    maps = _rtpmaps(section)
     for payload_type in section.payload_types:
         match = maps.get(payload_type)
         if match is None:
@@ -194,6 +246,11 @@ def _playable(section: _Section, offered: list[str]) -> tuple[AudioFormat | None
             offered.append(f"payload type {payload_type}")
             continue
         encoding, rate, channels = match.group(2), int(match.group(3)), int(match.group(4) or 1)
+        if encoding.lower() == OPUS:
+            if (rate, channels) != (OPUS_RATE, 2):
+                raise WireError(f"SDP Opus must be opus/{OPUS_RATE}/2 (RFC 7587), not {encoding}/{rate}/{channels}")
+            stereo = "sprop-stereo=1" in _fmtp(section, payload_type)
+            return AudioFormat(OPUS_RATE, 2 if stereo else 1, payload_type, OPUS), _ptime(section)
         if encoding.upper() != "L16":
             offered.append(f"{encoding}/{rate}" + (f"/{channels}" if match.group(4) else ""))
             continue
@@ -203,6 +260,23 @@ def _playable(section: _Section, offered: list[str]) -> tuple[AudioFormat | None
             raise WireError(f"SDP L16 stream has {channels} channels; this listener plays mono or stereo")
         return AudioFormat(rate=rate, channels=channels, payload_type=payload_type), _ptime(section)
     return None, None
+
+
+def _repair(applications: list[_Section]) -> RepairFlow | None:
+    """The first repair flow (our x-rs-fec) among the application sections; None if there is none."""
+    for section in applications:
+        maps = _rtpmaps(section)
+        for payload_type in section.payload_types:
+            match = maps.get(payload_type)
+            if match is None or match.group(2).lower() != REPAIR_ENCODING:
+                continue
+            parameters = dict(p.partition("=")[::2] for p in _fmtp(section, payload_type))
+            k, n = _number(parameters.get("k", ""), 255), _number(parameters.get("n", ""), 255)
+            if k is None or n is None or not 1 <= k < n:
+                raise WireError(f"SDP repair flow's a=fmtp k and n must be 1 <= k < n <= 255, not "
+                                f"{parameters.get('k', '')[:10]!r} and {parameters.get('n', '')[:10]!r}")
+            return RepairFlow(section.port, payload_type, k, n)
+    return None
 
 
 def _ptime(section: _Section) -> float | None:

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 
-from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
+from rtpwire.audio import AudioFormat
 from cli.arguments import add_key_argument, add_network_arguments, ranged, read_key
+from rtpwire.fec import REPAIR_PORT_OFFSET
 from rtpwire.net import NetworkError, interface_address, open_receiver, open_sender, open_unicast_server
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
@@ -29,6 +30,7 @@ from station.announcer import Announcer
 from station.audience import Audience
 from station.audience_feed import AudienceFeed
 from station.broadcaster import Broadcaster
+from station.coding import Coding, add_coding_arguments, coding_from
 from station.console import (ALIASES, COMMANDS, About, CommandError, argument_choices, execute, parse_command,
                              takes_paths)
 from station.control import Station
@@ -62,8 +64,7 @@ class StationConfig:
     ttl: int
     name: str
     once: bool
-    frame_ms: float
-    channels: int
+    coding: Coding  # the codec, its packets and their FEC
     stats_json: Path | None
     mic: str | None  # broadcast this capture device first ("" for the default one), not the files
     latency_ms: float  # announced: every listener plays each sample this long after the station's clock
@@ -75,21 +76,22 @@ class StationConfig:
 
     @property
     def fmt(self) -> AudioFormat:
-        return L16_STEREO if self.channels == 2 else L16_MONO
+        return self.coding.fmt
 
     @property
     def samples_per_packet(self) -> int:
-        return self.fmt.samples_for(self.frame_ms / 1000)
+        return self.coding.samples_per_packet
 
     @property
     def bitrate_kbps(self) -> float:
-        """On the wire: payload plus RTP, UDP and IPv4 headers, at the packet rate."""
+        """On the wire: payload plus RTP, UDP and IPv4 headers, at the packet rate (repair packets aside)."""
         packets_per_s = self.fmt.rate / self.samples_per_packet
-        return packets_per_s * (self.samples_per_packet * self.fmt.bytes_per_frame + 12 + 8 + 20) * 8 / 1000
+        return packets_per_s * (self.coding.payload_bytes + 12 + 8 + 20) * 8 / 1000
 
     def link(self) -> str:
-        return (f"{self.group}:{self.port} (RTCP {self.port + 1}) via {self.interface}, ttl {self.ttl}, "
-                f"{self.fmt.describe()}, {self.samples_per_packet} samples "
+        repair = f", repair {self.port + REPAIR_PORT_OFFSET}" if self.coding.fec else ""
+        return (f"{self.group}:{self.port} (RTCP {self.port + 1}{repair}) via {self.interface}, ttl {self.ttl}, "
+                f"{self.fmt.describe()}, {self.coding.describe()}, {self.samples_per_packet} samples "
                 f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
 
     def describe(self, session_id: int) -> StreamDescription:
@@ -98,15 +100,17 @@ class StationConfig:
         address = interface_address(self.interface)
         origin = Origin(username="-", session_id=str(session_id), version="1", address=address)
         return StreamDescription(origin=origin, name=self.name, group=self.group, port=self.port, fmt=self.fmt,
-                                 ttl=self.ttl, ptime_ms=self.frame_ms, tool=TOOL, source=address,
-                                 encrypted=self.key is not None)
+                                 ttl=self.ttl, ptime_ms=self.coding.frame_ms, tool=TOOL, source=address,
+                                 encrypted=self.key is not None, repair=self.coding.repair_flow(self.port),
+                                 inband_fec=self.coding.opus_fec_percent > 0)
 
 
 def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser = argparse.ArgumentParser(
         prog="python -m station",
-        description="Broadcast music files, or a microphone live, as RTP (L16) on an IP multicast group, in "
-                    "real time, with an operator console (a play queue, volume, MIC/FILES: HELP lists them).",
+        description="Broadcast music files, or a microphone live, as RTP (L16 or Opus, optionally with "
+                    "Reed-Solomon FEC) on an IP multicast group, in real time, with an operator console (a play "
+                    "queue, volume, MIC/FILES: HELP lists them).",
         epilog="Traffic stays on this machine unless --interface names a real network interface.")
     parser.add_argument("paths", nargs="*", metavar="PATH", default=["media"],
                         help="music files or folders, played in order and looped (default: media/)")
@@ -116,9 +120,8 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser.add_argument("--name", default="Multicast Radio", help="station name shown to listeners")
     parser.add_argument("--once", action="store_true",
                         help="play the queue once (REPEAT off), send BYE and exit")
-    parser.add_argument("--frame-ms", type=ranged(float, 1, 50), default=5.0,
-                        help="audio per packet in milliseconds (default 5)")
-    parser.add_argument("--mono", action="store_true", help="send mono (payload type 11) instead of stereo")
+    add_coding_arguments(parser)
+    parser.add_argument("--mono", action="store_true", help="send mono instead of stereo")
     parser.add_argument("--stats-json", type=Path, metavar="FILE",
                         help="write the station's figures here at exit, and whenever SIGUSR1 asks (the figures "
                              "so far)")
@@ -131,10 +134,10 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
     parser.add_argument("--gen-key", action="store_true",
                         help="print a fresh SRTP key (base64) for --key-file, and exit")
     parser.add_argument("--latency-ms", type=ranged(float, 1, MAX_LATENCY_US / 1000),
-                        default=DEFAULT_LATENCY_S * 1000,
                         help="announced to listeners: each plays every sample this long after the station's "
                              "clock produced it, so that all play in step (a listener's own --latency-ms "
-                             f"overrides it; default {DEFAULT_LATENCY_S * 1000:g})")
+                             f"overrides it; default {DEFAULT_LATENCY_S * 1000:g}, plus the wait for a block's "
+                             "repair packets with --fec)"),
     parser.add_argument("--time-port", type=ranged(int, 0, 65535), metavar="PORT",
                         help="UDP port on the interface's address where listeners on other machines ask the "
                              "station's clock (their --time-sync); 0 for none (default: --port + 2)")
@@ -157,18 +160,24 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
     if args.gen_key:
         print(generate_key())
         parser.exit()
+    coding = coding_from(parser, args, channels=1 if args.mono else 2)
     config = StationConfig(paths=args.paths, group=args.group, port=args.port, interface=args.interface,
-                           ttl=args.ttl, name=args.name, once=args.once, frame_ms=args.frame_ms,
-                           channels=1 if args.mono else 2, stats_json=args.stats_json, mic=args.mic,
-                           latency_ms=args.latency_ms,
+                           ttl=args.ttl, name=args.name, once=args.once, coding=coding,
+                           stats_json=args.stats_json, mic=args.mic,
+                           latency_ms=(DEFAULT_LATENCY_S * 1000 + coding.block_wait_ms if args.latency_ms is None
+                                       else args.latency_ms),
                            time_port=args.port + 2 if args.time_port is None else args.time_port,
                            realtime=args.realtime, sdp_path=args.sdp, sap=args.sap,
                            key=read_key(parser, args.key_file))
-    payload = config.samples_per_packet * config.fmt.bytes_per_frame
+    payload = config.coding.payload_bytes
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
-        parser.error(f"--frame-ms {args.frame_ms:g} makes {payload}-byte payloads; at most {most_ms:.1f} ms "
+        parser.error(f"--frame-ms {coding.frame_ms:g} makes {payload}-byte payloads; at most {most_ms:.1f} ms "
                      f"keeps them within {MAX_PAYLOAD_BYTES} bytes, so no packet is IP-fragmented")
+    if args.latency_ms is not None and args.latency_ms < coding.block_wait_ms:
+        parser.error(f"--latency-ms {args.latency_ms:g} is less than the {coding.block_wait_ms:g} ms a listener "
+                     f"waits for a block's repair packets (--fec {coding.fec[0]},{coding.fec[1]} of "
+                     f"{coding.frame_ms:g} ms packets): give more, or smaller blocks")
     return config
 
 
@@ -231,6 +240,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
     try:
         rtp_sock = open_sender(config.group, config.port, config.interface, config.ttl)
         rtcp_sock = open_sender(config.group, config.port + 1, config.interface, config.ttl)
+        repair_sock = (open_sender(config.group, config.port + REPAIR_PORT_OFFSET, config.interface, config.ttl)
+                       if config.coding.fec else None)
         reports_sock = open_receiver(config.group, config.port + 1, config.interface)
         time_sock = _open_time_port(config)
         sap_sock = open_sender(*sap_address(config.group), config.interface, config.ttl) if config.sap else None
@@ -240,19 +251,22 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
             mic.close()
         return EXIT_NETWORK
     packetizer = Packetizer(config.fmt, ssrc, first_sequence=secrets.randbits(16),
-                            first_timestamp=secrets.randbits(32))
+                            first_timestamp=secrets.randbits(32), encode=config.coding.encoder())
     schedule = Schedule(time.monotonic() + 0.05, config.fmt.rate, config.samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname=f"station-{ssrc:08x}@{socket.gethostname()}",
                         name=config.name, latency_s=config.latency_ms / 1000)
     wall_offset_s = wall_minus_monotonic_s()  # the station's clock, for its reports, its audience and its time service
     audience = AudienceFeed(Audience(ssrc, config.fmt.rate,
-                                     session_bandwidth_bytes_per_s(config.fmt, config.samples_per_packet),
+                                     session_bandwidth_bytes_per_s(config.fmt, config.samples_per_packet,
+                                                                   config.coding.payload_bytes),
                                      wall_offset_s=wall_offset_s,
                                      srtp=SrtpReceiver(config.key) if config.key is not None else None),
                             reports_sock)
     onair = OnAir(source, mic, packetizer, reporter, schedule, wall_offset_s,
-                  srtp=SrtpSender(config.key) if config.key is not None else None)
-    broadcaster = Broadcaster(onair, rtp_sock, rtcp_sock, notify=_error, realtime=config.realtime)
+                  srtp=SrtpSender(config.key) if config.key is not None else None,
+                  fec=config.coding.fec_encoder(ssrc=secrets.randbits(32), first_sequence=secrets.randbits(16)))
+    broadcaster = Broadcaster(onair, rtp_sock, rtcp_sock, notify=_error, realtime=config.realtime,
+                              repair_sock=repair_sock)
     station = Station(onair, broadcaster, functools.partial(Microphone.open, fmt=config.fmt),
                       live_spec=config.mic or None, audience=audience)
     time_service = TimeService(time_sock, wall_offset_s) if time_sock is not None else None
@@ -305,7 +319,7 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         if time_service is not None:
             time_service.join(timeout_s=2 * POLL_S)
         announcements.join(2 * POLL_S)
-        for sock in (rtp_sock, rtcp_sock, reports_sock, time_sock, sap_sock):
+        for sock in (rtp_sock, rtcp_sock, repair_sock, reports_sock, time_sock, sap_sock):
             if sock is not None:
                 sock.close()
     status = station.status()

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rtpwire.errors import WireError
-from rtpwire.rtcp import SDES_CNAME, Bye, ReceiverReport, ReportBlock, SourceDescription, ntp_from_unix, parse_compound
+from rtpwire.repair_report import APP_NAME as REPAIR_APP_NAME, RepairReport
+from rtpwire.rtcp import (SDES_CNAME, App, Bye, ReceiverReport, ReportBlock, SourceDescription, ntp_from_unix,
+                          parse_compound)
 from rtpwire.rtcp_timing import RTCP_BANDWIDTH_FRACTION, averaged_rtcp_bytes, member_timeout_s
 from rtpwire.srtp import SrtpReceiver
 
@@ -34,6 +36,7 @@ class Listener:
     jitter_ms: float | None  # RFC 3550 interarrival jitter
     last_report_s_ago: float
     round_trip_ms: float | None  # None until it has received a sender report
+    fraction_unrecovered_pct: float | None = None  # lost after FEC, as the loss; None: it hears no repair packets
 
 
 @dataclass
@@ -42,6 +45,7 @@ class _Member:
     last_report_s: float
     block: ReportBlock | None = None  # the latest report block about this station
     round_trip_s: float | None = None
+    repair: RepairReport | None = None  # the latest post-repair report about this station
 
 
 class Roster(Protocol):
@@ -93,6 +97,19 @@ class Audience:
             elif isinstance(packet, Bye):
                 for ssrc in packet.ssrcs:
                     self._members.pop(ssrc, None)
+            elif isinstance(packet, App) and packet.name == REPAIR_APP_NAME:
+                self._on_repair_report(packet)
+
+    def _on_repair_report(self, packet: App) -> None:
+        member = self._members.get(packet.ssrc)
+        try:
+            report = RepairReport.from_app(packet)
+        except WireError as e:
+            self.malformed += 1
+            self.last_wire_error = str(e)
+            return
+        if member is not None and report.source_ssrc == self._own_ssrc:
+            member.repair = report
 
     def _timeout_s(self) -> float:
         """How long a listener may stay silent before it is dropped."""
@@ -123,6 +140,7 @@ class Audience:
             jitter_ms=block.jitter * 1e3 / self._rate if block else None,
             last_report_s_ago=now - member.last_report_s,
             round_trip_ms=member.round_trip_s * 1e3 if member.round_trip_s is not None else None,
+            fraction_unrecovered_pct=member.repair.fraction_unrecovered_pct if member.repair else None,
         )
 
 
@@ -130,9 +148,10 @@ def format_listeners(entries: Sequence[Listener]) -> str:
     """The LISTENERS answer: one line per listener, in the order they joined."""
     if not entries:
         return NO_LISTENERS
-    header = ("SSRC", "CNAME", "LOSS", "LOST", "JITTER", "RTT", "LAST REPORT")
+    header = ("SSRC", "CNAME", "LOSS", "AFTER FEC", "LOST", "JITTER", "RTT", "LAST REPORT")
     rows = [(f"{e.ssrc:08x}", e.cname or "-", _figure(e.fraction_lost_pct, "{:.1f} %"),
-             _figure(e.packets_lost, "{}"), _figure(e.jitter_ms, "{:.2f} ms"), _figure(e.round_trip_ms, "{:.2f} ms"),
+             _figure(e.fraction_unrecovered_pct, "{:.1f} %"), _figure(e.packets_lost, "{}"),
+             _figure(e.jitter_ms, "{:.2f} ms"), _figure(e.round_trip_ms, "{:.2f} ms"),
              f"{e.last_report_s_ago:.1f} s ago") for e in entries]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)

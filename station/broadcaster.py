@@ -22,12 +22,14 @@ CLOSE_TIMEOUT_S = 5.0  # how long closing the devices switched away from may del
 
 class Broadcaster:
     def __init__(self, onair: OnAir, rtp_sock: DatagramSender, rtcp_sock: DatagramSender,
-                 notify: Callable[[str], None], realtime: bool = False) -> None:
+                 notify: Callable[[str], None], realtime: bool = False,
+                 repair_sock: DatagramSender | None = None) -> None:
         """`notify`: tells the operator what went wrong (sending, a live source). `realtime`: pace under real-time
-        scheduling if the system permits (`station.realtime`)."""
+        scheduling if the system permits (`station.realtime`). `repair_sock`: where FEC's repair packets go."""
         self._onair = onair
         self._rtp_sock = rtp_sock
         self._rtcp_sock = rtcp_sock
+        self._repair_sock = repair_sock
         self._notify = notify
         self._realtime = realtime
         self.lock = threading.Lock()  # held while a slot is stepped and sent; the console takes it between two
@@ -97,6 +99,9 @@ class Broadcaster:
                     self.send_error.add(time.monotonic() - slot.deadline_s)
                 if slot.rtcp is not None:
                     self._send(self._rtcp_sock, slot.rtcp)
+                if self._repair_sock is not None:
+                    for repair in slot.repair:
+                        self._send(self._repair_sock, repair)
             self.retire(slot.retired)
             if slot.note:
                 self._notify(slot.note)

@@ -5,7 +5,8 @@ One source is on the air at a time, the music files or a live capture device, sw
 timeline, the sequence numbers and the pacing go on untouched, so listeners hear the new source at once, with no
 stall and no burst. A live source that fails hands over to the files.
 
-The stages: source → gain → packetizer (which encodes the PCM) → SRTP. Nothing here reads the clock, sleeps,
+The stages: source → gain → packetizer (which encodes the PCM, L16 or Opus) → SRTP → FEC (Reed-Solomon repair
+packets over the datagrams as sent, on a port of their own). Nothing here reads the clock, sleeps,
 locks or touches a socket: the broadcaster (`station.broadcaster`) steps each slot at its deadline and sends what
 the step gives, the console (`station.control`) changes what goes on the air between two steps, and tests drive
 both on fake time.
@@ -22,6 +23,7 @@ import numpy as np
 from rtpwire.nowplaying import NowPlaying
 from rtpwire.srtp import SrtpSender
 from station.capture import CaptureFigures
+from station.fec_encoder import FecEncoder
 from station.gain import Gain
 from station.packetizer import Packetizer
 from station.queue import QueueError
@@ -58,6 +60,7 @@ class Slot:
     deadline_s: float  # when the slot was due: how late its packet leaves is measured from here
     rtp: bytes | None  # its packet, sealed; None while paused, or with nothing to send now
     rtcp: bytes | None  # the report due, sealed: at once after a change of state, else once per interval
+    repair: tuple[bytes, ...] = ()  # the repair packets its packet completed a block with, sealed
     retired: LiveSource | None = None  # a live source that failed, taken off the air: to be closed off the loop
     note: str | None = None  # for the operator: a live source failed, and what is on the air instead
     finished: bool = False  # the end of the queue: the station goes off the air
@@ -74,9 +77,11 @@ class OnAir:
     """
 
     def __init__(self, files: FileSource | None, live: LiveSource | None, packetizer: Packetizer,
-                 reporter: Reporter, schedule: Schedule, wall_offset_s: float, srtp: SrtpSender | None = None) -> None:
+                 reporter: Reporter, schedule: Schedule, wall_offset_s: float, srtp: SrtpSender | None = None,
+                 fec: FecEncoder | None = None) -> None:
         """On the air first: `live` if given, else `files`, which FILES and a failing live source come back to.
-        `srtp`: seal every packet and report (SRTP, SRTCP) on its way out."""
+        `srtp`: seal every packet and report (SRTP, SRTCP) on its way out. `fec`: protect the packets, as sent,
+        with repair packets (sealed too)."""
         self.files = files
         self._live = live
         self.packetizer = packetizer
@@ -84,6 +89,7 @@ class OnAir:
         self._schedule = schedule
         self._wall_offset_s = wall_offset_s
         self._srtp = srtp
+        self.fec = fec
         self._gain = Gain(packetizer.fmt.rate)
         self._paused = False
         self._state_changed = False  # the next step sends a report, whether one is due or not
@@ -123,12 +129,13 @@ class OnAir:
         source, live = self.source, self._live
         pcm = None if source is None else self._read(source)
         rtp = None if pcm is None else self._packet(pcm, slot)
+        repair = () if rtp is None or self.fec is None else tuple(self._seal(r) for r in self.fec.add(rtp))
         state_changed, self._state_changed = self._state_changed, False
         rtcp = self.report(now) if state_changed or self._reporter.due(now) else None
         failed, note = None, None
         if live is not None and live.failure:
             failed, note = live, self._fall_back(live.failure)
-        return Slot(self._schedule.deadline_s(slot), rtp, rtcp, retired=failed, note=note,
+        return Slot(self._schedule.deadline_s(slot), rtp, rtcp, repair, retired=failed, note=note,
                     finished=pcm is None and source is not None and source.finished)
 
     def _read(self, source: Source) -> np.ndarray | None:
@@ -159,7 +166,9 @@ class OnAir:
 
     def _packet(self, pcm: np.ndarray, slot: int) -> bytes:
         """`pcm` as the packet of `slot`, sealed."""
-        rtp = bytes(self.packetizer.packetize(pcm, self._schedule.stream_ts(slot)))
+        return self._seal(bytes(self.packetizer.packetize(pcm, self._schedule.stream_ts(slot))))
+
+    def _seal(self, rtp: bytes) -> bytes:
         return rtp if self._srtp is None else self._srtp.protect(rtp)
 
     def _seal_rtcp(self, rtcp: bytes) -> bytes:

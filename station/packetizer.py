@@ -1,6 +1,9 @@
-"""PCM to RTP packets (sans-IO): sequence numbers, timestamps, marker bits and the sender's counters."""
+"""PCM to RTP packets (sans-IO): the payload's encoding, sequence numbers, timestamps, marker bits and the
+sender's counters."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,8 +20,12 @@ class Packetizer:
     first packet of a talkspurt). Sequence numbers have no gaps: listeners count loss from them.
     """
 
-    def __init__(self, fmt: AudioFormat, ssrc: int, first_sequence: int, first_timestamp: int) -> None:
+    def __init__(self, fmt: AudioFormat, ssrc: int, first_sequence: int, first_timestamp: int,
+                 encode: Callable[[np.ndarray], bytes] | None = None) -> None:
+        """`encode`: a packet's samples to its payload; by default L16's (Opus's encoder keeps state between
+        packets: `rtpwire.opus.OpusEncoder.encode`)."""
         self.fmt = fmt
+        self._encode = encode or fmt.encode
         self.ssrc = ssrc
         self.first_timestamp = first_timestamp
         self._next_sequence = first_sequence
@@ -31,7 +38,7 @@ class Packetizer:
         return wrap(self.first_timestamp + stream_ts, TS_BITS)
 
     def packetize(self, pcm: np.ndarray, stream_ts: int) -> RtpPacket:
-        payload = self.fmt.encode(pcm)
+        payload = self._encode(pcm)
         packet = RtpPacket(
             payload_type=self.fmt.payload_type,
             sequence=self._next_sequence,

@@ -12,6 +12,7 @@ from rtpwire.audio import L16_STEREO
 from rtpwire.srtp import SrtpSender
 from sound.devices import DeviceError
 from station.capture import CaptureFigures
+from station.fec_encoder import FecEncoder
 from station.onair import OnAir
 from station.packetizer import Packetizer
 from station.queue import PlayQueue
@@ -84,9 +85,9 @@ class Opener:
 
 
 def on_air(files=None, live=None, *, start_s: float = 100.0, wall_offset_s: float = 1_700_000_000.0,
-           interval_s: float = 1.0, srtp: SrtpSender | None = None) -> OnAir:
+           interval_s: float = 1.0, srtp: SrtpSender | None = None, fec: FecEncoder | None = None) -> OnAir:
     """Stereo, SPP samples a packet from `start_s`, the sequence numbers from FIRST_SEQUENCE, timestamps from 0."""
     packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=FIRST_SEQUENCE, first_timestamp=0)
     schedule = Schedule(start_s=start_s, rate=L16_STEREO.rate, samples_per_packet=SPP)
     reporter = Reporter(packetizer, schedule, cname="test@localhost", name="Test Radio", interval_s=interval_s)
-    return OnAir(files, live, packetizer, reporter, schedule, wall_offset_s, srtp=srtp)
+    return OnAir(files, live, packetizer, reporter, schedule, wall_offset_s, srtp=srtp, fec=fec)

@@ -7,16 +7,17 @@ datagrams with the relay's seeded Impairer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from listener.playout import LatencySource
-from listener.receiver import Receiver, ReceiverConfig
+from listener.receiver import Channel, Receiver, ReceiverConfig
 from relay.impairments import Impairer, Impairments
 from rtpwire.audio import L16_STEREO, AudioFormat
+from station.fec_encoder import FecEncoder
 from station.onair import OnAir
 from station.packetizer import Packetizer
 from station.reporter import Reporter
@@ -33,6 +34,11 @@ class Datagram:
     is_rtp: bool
     data: bytes
     source: tuple[str, int] | None = None  # the sender's address; None: unknown (not checked)
+    repair: bool = False  # a repair packet (FEC), on the repair port
+
+    @property
+    def channel(self) -> Channel:
+        return Channel.REPAIR if self.repair else Channel.RTP if self.is_rtp else Channel.RTCP
 
 
 def tone_pcm(seconds: float, seed: int = 1) -> np.ndarray:
@@ -48,6 +54,39 @@ def sine_pcm(seconds: float, frequency_hz: float = 440.0, amplitude: int = 10000
     t_s = np.arange(L16_STEREO.samples_for(seconds)) / L16_STEREO.rate
     wave = np.rint(amplitude * np.sin(2 * np.pi * frequency_hz * t_s)).astype(np.int16)
     return np.stack([wave, wave], axis=1)
+
+
+def music_pcm(seconds: float, rate: int = L16_STEREO.rate, seed: int = 3) -> np.ndarray:
+    """Music-like stereo for a lossy codec: overlapping notes, one every 250 ms, a few decaying harmonics each,
+    panned; never repeating within `seconds`, so that a recording lines up with it at one lag only. (Noise, which
+    the other sources are, is what a perceptual codec is not made for.)"""
+    rng = np.random.default_rng(seed)
+    count = round(seconds * rate)
+    out = np.zeros((count, 2))
+    for start_s in np.arange(0.0, seconds, 0.25):
+        first, last = round(start_s * rate), min(count, round((start_s + 0.5) * rate))
+        t_s = np.arange(last - first) / rate
+        frequency_hz = 110 * 2 ** (rng.integers(0, 36) / 12)
+        note = np.exp(-6 * t_s) * sum(0.5 ** h * np.sin(2 * np.pi * frequency_hz * (h + 1) * t_s) for h in range(4))
+        pan = rng.uniform(0.3, 0.7)
+        out[first:last] += np.outer(note, (pan, 1 - pan))
+    return np.rint(out / np.abs(out).max() * 12000).astype(np.int16)
+
+
+def aligned_correlation(heard: np.ndarray, source: np.ndarray) -> float:
+    """How alike a recording is to the `source` it played (Pearson's r of the channels' mean), once lined up: its
+    silence before the first sound and after the last is cut, and the lag is where the cross-correlation peaks
+    (a codec's own delay, a listener that joined late). `source` must cover the recording: tile a looped one."""
+    sound = np.flatnonzero(np.any(heard != 0, axis=1))
+    if len(sound) < 2:
+        return 0.0
+    a = heard[sound[0]: sound[-1] + 1].astype(np.float64).mean(axis=1)
+    b = source.astype(np.float64).mean(axis=1)
+    size = len(a) + len(b)
+    lag = int(np.argmax(np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)))
+    lag = lag - size if lag > len(a) else lag  # heard[i + lag] is source[i]
+    first, last = max(0, -lag), min(len(b), len(a) - lag)
+    return float(np.corrcoef(a[first + lag: last + lag], b[first:last])[0, 1]) if last - first > 1 else 0.0
 
 
 def largest_step(pcm: np.ndarray) -> int:
@@ -83,16 +122,18 @@ def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float
              ssrc: int = 0x1234ABCD, first_sequence: int = 1000, first_timestamp: int = 5000,
              bye: bool = True, report_interval_s: float = 1.0, seconds: float | None = None,
              samples_per_packet: int = SPP, latency_s: float = 0.06,
-             fmt: AudioFormat = L16_STEREO) -> Iterator[Datagram]:
+             fmt: AudioFormat = L16_STEREO, encode: Callable[[np.ndarray], bytes] | None = None,
+             fec: FecEncoder | None = None) -> Iterator[Datagram]:
     """Everything a station sending `fmt` sends for `pcm` (looped for `seconds` of audio when given), paused
     during `pauses` (station times), announcing `latency_s`, with send times, one datagram at a time: the
-    station's own step (`station.onair`), at each slot's deadline."""
-    packetizer = Packetizer(fmt, ssrc, first_sequence, first_timestamp)
+    station's own step (`station.onair`), at each slot's deadline. `encode`: the payload's encoder (Opus's), if
+    not L16's; `fec`: repair packets too."""
+    packetizer = Packetizer(fmt, ssrc, first_sequence, first_timestamp, encode=encode)
     schedule = Schedule(start_s, fmt.rate, samples_per_packet)
     reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s,
                         latency_s=latency_s)
     music = _Looped(pcm, len(pcm) if seconds is None else fmt.samples_for(seconds))
-    onair = OnAir(music, None, packetizer, reporter, schedule, WALL_OFFSET_S)  # type: ignore[arg-type]
+    onair = OnAir(music, None, packetizer, reporter, schedule, WALL_OFFSET_S, fec=fec)  # type: ignore[arg-type]
     while not music.played_out:
         now = onair.next_deadline_s
         if any(a <= now < b for a, b in pauses):
@@ -104,6 +145,8 @@ def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float
             yield Datagram(now, True, slot.rtp)
         if slot.rtcp is not None:
             yield Datagram(now, False, slot.rtcp)
+        for repair in slot.repair:
+            yield Datagram(now, False, repair, repair=True)
     if bye:
         now = onair.next_deadline_s
         yield Datagram(now, False, onair.bye(now, "end"))
@@ -127,16 +170,17 @@ def link(datagrams: list[Datagram], *, seed: int = 7, delay_s: float = 0.001, ji
             rtp_index += 1
             if drop_rtp and rtp_index in drop_rtp:
                 continue
-        arrived += [Datagram(at_s, d.is_rtp, data, d.source) for at_s, data in impairer.process(d.data, d.time_s)]
+        arrived += [replace(d, time_s=at_s, data=data) for at_s, data in impairer.process(d.data, d.time_s)]
     return sorted(arrived, key=lambda d: d.time_s)
 
 
 class SoundCard:
-    """Pulls PERIOD_FRAMES at a time, delivering each datagram before the first read at or after its arrival,
-    as the listener's paced loop does. It can be resumed (`until` again) without losing a datagram.
+    """Pulls 10 ms at a time (PERIOD_FRAMES at 44.1 kHz), delivering each datagram before the first read at or
+    after its arrival, as the listener's paced loop does. It can be resumed (`until` again) without losing a
+    datagram.
 
     `card_ppm` makes the reader's clock run that much fast (+) or slow (-) against the station's, as a sound
-    card's crystal does: reads then come at intervals of PERIOD_FRAMES / (rate * (1 + ppm / 1e6))."""
+    card's crystal does: reads then come at intervals of frames / (rate * (1 + ppm / 1e6))."""
 
     def __init__(self, receiver: Receiver, arrivals: Iterable[Datagram], from_s: float = 0.0,
                  card_ppm: float = 0.0) -> None:
@@ -144,7 +188,9 @@ class SoundCard:
         self._arrivals = iter(arrivals)
         self._next: Datagram | None = next(self._arrivals, None)
         self._from_s = from_s
-        self._period_s = PERIOD_FRAMES / (L16_STEREO.rate * (1 + card_ppm / 1e6))
+        fmt = receiver.config.fmt
+        self._frames = fmt.samples_for(PERIOD_FRAMES / L16_STEREO.rate)
+        self._period_s = self._frames / (fmt.rate * (1 + card_ppm / 1e6))
         self._period = 0
 
     def until(self, until_s: float) -> np.ndarray:
@@ -153,11 +199,11 @@ class SoundCard:
             while self._next is not None and self._next.time_s <= now:
                 d = self._next
                 if d.time_s >= self._from_s:
-                    (self._receiver.on_rtp if d.is_rtp else self._receiver.on_rtcp)(d.data, d.time_s, d.source)
+                    self._receiver.on_datagram(d.channel, d.data, d.time_s, d.source)
                 self._next = next(self._arrivals, None)
-            out.append(self._receiver.read(PERIOD_FRAMES, now))
+            out.append(self._receiver.read(self._frames, now))
             self._period += 1
-        return np.concatenate(out) if out else np.zeros((0, L16_STEREO.channels), dtype=np.int16)
+        return np.concatenate(out) if out else np.zeros((0, self._receiver.config.fmt.channels), dtype=np.int16)
 
 
 def play(receiver: Receiver, arrivals: list[Datagram], until_s: float, from_s: float = 0.0) -> np.ndarray:

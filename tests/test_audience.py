@@ -4,7 +4,8 @@ import pytest
 
 from rtpwire.audio import L16_STEREO
 from rtpwire.nowplaying import NowPlaying
-from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport,
+from rtpwire.repair_report import RepairReport
+from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, App, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport,
                           SourceDescription, compound, ntp_from_unix)
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from station.audience import EXPIRY_FLOOR_S, NO_LISTENERS, Audience, Listener, format_listeners
@@ -170,17 +171,30 @@ def test_malformed_datagrams_are_counted_never_raised(garbage):
     assert a.count(1.0) == 0
 
 
+def test_loss_after_fec_from_the_post_repair_report():
+    """A listener that hears repair packets adds RPAR to its report: its loss after FEC; one about another
+    station, or a malformed one, changes nothing (the latter is counted)."""
+    a = audience()
+    a.on_rtcp(compound(ReceiverReport(0xA1, (block(),)), RepairReport(STATION, 3, 2).to_app(0xA1)), 1.0)
+    a.on_rtcp(compound(ReceiverReport(0xB2, (block(),)), RepairReport(0x999, 3, 2).to_app(0xB2)), 1.0)
+    a.on_rtcp(compound(ReceiverReport(0xC3, (block(),)), App(0xC3, b"RPAR", 0, b"\0")), 1.0)
+    first, other, malformed = a.listeners(1.0)
+    assert first.fraction_unrecovered_pct == pytest.approx(3 * 100 / 256)
+    assert other.fraction_unrecovered_pct is None and malformed.fraction_unrecovered_pct is None
+    assert a.malformed == 1
+
+
 def test_format_lists_every_listener_in_aligned_columns():
     entries = [
-        Listener(0xA1, "listener-000000a1@host", 25.0, 12, 10.0, 2.54, 0.31),
+        Listener(0xA1, "listener-000000a1@host", 25.0, 12, 10.0, 2.54, 0.31, fraction_unrecovered_pct=0.4),
         Listener(0xB2, "bob@den", None, None, None, 0.0, None),
     ]
     lines = format_listeners(entries).splitlines()
     assert lines[0] == "2 listeners"
-    assert lines[1].split() == ["SSRC", "CNAME", "LOSS", "LOST", "JITTER", "RTT", "LAST", "REPORT"]
-    assert lines[2].split() == ["000000a1", "listener-000000a1@host", "25.0", "%", "12", "10.00", "ms", "0.31", "ms",
-                                "2.5", "s", "ago"]
-    assert lines[3].split() == ["000000b2", "bob@den", "-", "-", "-", "-", "0.0", "s", "ago"]
+    assert lines[1].split() == ["SSRC", "CNAME", "LOSS", "AFTER", "FEC", "LOST", "JITTER", "RTT", "LAST", "REPORT"]
+    assert lines[2].split() == ["000000a1", "listener-000000a1@host", "25.0", "%", "0.4", "%", "12", "10.00", "ms",
+                                "0.31", "ms", "2.5", "s", "ago"]
+    assert lines[3].split() == ["000000b2", "bob@den", "-", "-", "-", "-", "-", "0.0", "s", "ago"]
     assert len({len(line) for line in lines[1:]}) == 1  # right-aligned figures end in the same column
     assert lines[1].index("CNAME") == lines[2].index("listener") == lines[3].index("bob")
 

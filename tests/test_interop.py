@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import noise_pcm, read_wav, write_wav
+from simulation import aligned_correlation, music_pcm
 from test_end_to_end import audible_runs
 
 from rtpwire.net import open_receiver
@@ -68,24 +69,81 @@ def rtp_url(group: str, port: int) -> str:
     return f"rtp://{group}:{port}?localaddr=127.0.0.1&ttl=1"
 
 
-def test_ffmpeg_records_our_stream_bit_exact_through_our_sdp(launcher, programs, tmp_path):
-    """The station's SDP file is all ffmpeg needs. ffmpeg starts once the file exists, so it may miss the
-    first packets: what it recorded must be the source's end, exactly, and most of it."""
-    source = noise_pcm(4.0, seed=8)
+def ffmpeg_records(launcher, programs, tmp_path: Path, song: Path, *station_args: str) -> tuple[np.ndarray, int]:
+    """A station playing `song` once, described by its SDP file, which is all ffmpeg is given to record it; what
+    ffmpeg recorded, and its exit status. ffmpeg starts once the file exists, so it may miss the first packets."""
     sdp_path = tmp_path / "station.sdp"
-    station = launcher.start("station", "--once", "--sdp", str(sdp_path), "--no-sap",
-                             str(write_wav(tmp_path / "song.wav", source)))
+    station = launcher.start("station", "--once", "--sdp", str(sdp_path), "--no-sap", *station_args, str(song))
     wait_for_file(sdp_path)
     recording = tmp_path / "ffmpeg.wav"
-    ffmpeg = programs.start(*FFMPEG_RECEIVE, "-i", str(sdp_path), "-c:a", "pcm_s16le", str(recording))
+    ffmpeg = programs.start(*FFMPEG_RECEIVE, "-i", str(sdp_path), "-map", "0:a", "-c:a", "pcm_s16le",
+                            str(recording))
     assert station.popen.wait(30) == 0
     time.sleep(0.5)  # the last packets on their way through ffmpeg
     ffmpeg.send_signal(signal.SIGINT)  # ffmpeg's own way to end a recording: it writes the WAV header's sizes
-    assert ffmpeg.wait(10) == 0
-    heard, longest_gap = audible_runs(read_wav(recording))
+    status = ffmpeg.wait(10)
+    return read_wav(recording), status
+
+
+def test_ffmpeg_records_our_stream_bit_exact_through_our_sdp(launcher, programs, tmp_path):
+    """The station's SDP file is all ffmpeg needs: what it recorded must be the source's end, exactly, and most
+    of it."""
+    source = noise_pcm(4.0, seed=8)
+    recording, status = ffmpeg_records(launcher, programs, tmp_path, write_wav(tmp_path / "song.wav", source))
+    assert status == 0  # the station's BYE ended it
+    heard, longest_gap = audible_runs(recording)
     assert len(heard) > len(source) / 2, f"ffmpeg recorded {len(heard)} of {len(source)} frames"
     assert np.array_equal(heard, source[len(source) - len(heard):]), "ffmpeg's recording differs from the source"
     assert longest_gap == 0
+
+
+def test_ffmpeg_still_records_an_l16_stream_with_fec_bit_exact(launcher, programs, tmp_path):
+    """With --fec the SDP has a second media line, the repair flow: ffmpeg, which knows no such thing, plays the
+    audio line as before, bit for bit, and never sees a repair packet."""
+    source = noise_pcm(3.0, seed=11)
+    recording, status = ffmpeg_records(launcher, programs, tmp_path, write_wav(tmp_path / "song.wav", source),
+                                       "--fec", "10,15")
+    assert "m=application" in (tmp_path / "station.sdp").read_text()
+    # ffmpeg ends by itself once every stream it reads said BYE; the repair line never does (it has no RTCP), so
+    # it ends at the interrupt, its status 255, having written the WAV's sizes all the same ("Exiting normally")
+    assert status == 255
+    heard, longest_gap = audible_runs(recording)
+    assert len(heard) > len(source) / 2, f"ffmpeg recorded {len(heard)} of {len(source)} frames"
+    assert np.array_equal(heard, source[len(source) - len(heard):]), "ffmpeg's recording differs from the source"
+    assert longest_gap == 0
+
+
+def test_ffmpeg_records_our_opus_stream_through_our_sdp(launcher, programs, tmp_path):
+    """RFC 7587 as ffmpeg reads it: our SDP (opus/48000/2, sprop-stereo) is all it needs to decode the stream,
+    and what it decodes is the music, lined up past the codec's delay."""
+    source = music_pcm(4.0, rate=48000)
+    heard, status = ffmpeg_records(launcher, programs, tmp_path, write_wav(tmp_path / "song.wav", source,
+                                                                           rate=48000), "--codec", "opus")
+    assert status == 0
+    assert len(heard) > len(source) / 2, f"ffmpeg recorded {len(heard)} of {len(source)} frames"
+    assert aligned_correlation(heard, source) >= 0.99
+
+
+def test_our_listener_plays_the_opus_ffmpeg_sends(launcher, programs, tmp_path):
+    """ffmpeg's libopus (20 ms packets, its own payload type) described by its own SDP: our listener decodes it,
+    and what it plays is the music."""
+    source = music_pcm(3.0, rate=48000)
+    song = write_wav(tmp_path / "song.wav", source, rate=48000)
+    group, port = launcher.group, launcher.port
+    send = (*FFMPEG_SEND, "-i", str(song), "-c:a", "libopus", "-b:a", "128k", "-f", "rtp", "-rtpflags", "send_bye")
+    sdp_path = tmp_path / "ffmpeg.sdp"
+    dry_run = programs.start(*send, "-t", "0.02", "-sdp_file", str(sdp_path), rtp_url(group, port))
+    assert dry_run.wait(15) == 0
+    assert StreamDescription.parse(sdp_path.read_text()).fmt.is_opus
+    recording = tmp_path / "heard.wav"
+    listener = launcher.start("listener", str(sdp_path), "--output", str(recording), "--duration", "30",
+                              "--latency-ms", "200", on_group=False)
+    listener.wait_for("listening on")
+    ffmpeg = programs.start(*send, rtp_url(group, port))
+    assert ffmpeg.wait(20) == 0
+    listener.wait_for("station left")
+    assert listener.stop() == 0
+    assert aligned_correlation(read_wav(recording), source) >= 0.99
 
 
 @pytest.mark.parametrize(("rate", "channels", "via_sdp"),

@@ -79,7 +79,7 @@ def test_a_mono_sdp_is_played_mono(tmp_path):
     (None, "cannot read {path}: No such file or directory"),
     ("hello", "{path}: not an SDP description: it must begin with v=0"),
     ("v=0\no=- 1 1 IN IP4 1.2.3.4\ns=x\nc=IN IP4 239.1.1.1/1\nm=audio 5004 RTP/AVP 0\n",
-     "{path}: SDP offers no L16 audio (offered: payload type 0); this listener plays L16 only"),
+     "{path}: SDP offers no L16 or Opus audio (offered: payload type 0); this listener plays those only"),
 ])
 def test_a_bad_sdp_file_is_refused_with_the_reason(tmp_path, capsys, content, message):
     path = tmp_path / "bad.sdp"

@@ -8,11 +8,14 @@ import pytest
 from fake_media import make_source, pcm
 from fake_station import FIRST_SEQUENCE, SPP, SSRC, FakeSource, on_air
 
+from listener.fec_decoder import FecDecoder
 from rtpwire.audio import L16_STEREO
+from rtpwire.fec import REPAIR_PAYLOAD_TYPE
 from rtpwire.nowplaying import NowPlaying
 from rtpwire.rtcp import Bye, SenderReport, parse_compound, unix_from_ntp
 from rtpwire.rtp import RtpPacket
 from rtpwire.srtp import SrtpReceiver, SrtpSender, generate_key, parse_key
+from station.fec_encoder import FecEncoder
 from station.onair import MAX_CATCH_UP_S, OnAir, Slot
 
 RATE = L16_STEREO.rate
@@ -59,6 +62,23 @@ def test_a_packet_at_each_slot():
     assert _values(slots) == [1] * 8
     assert onair.packetizer.packet_count == 8
     assert not any(slot.finished or slot.note or slot.retired for slot in slots)
+
+
+def test_repair_packets_follow_each_block_sealed_like_the_audio():
+    """--fec 4,6 with SRTP: the slot that completes a block of 4 carries its 2 repair packets, sealed; each rebuilds
+    the block's sealed datagrams."""
+    key = parse_key(generate_key())
+    onair = on_air(FakeSource("Blue Monk", 1), srtp=SrtpSender(key),
+                   fec=FecEncoder(4, 6, ssrc=0xFEC, payload_type=REPAIR_PAYLOAD_TYPE, first_sequence=0))
+    slots = _steps(onair, 8)
+    assert [len(slot.repair) for slot in slots] == [0, 0, 0, 2, 0, 0, 0, 2]
+    opened = [RtpPacket.parse(SrtpReceiver(key).unprotect(repair)) for repair in slots[3].repair]
+    assert [p.payload_type for p in opened] == [REPAIR_PAYLOAD_TYPE] * 2 and opened[0].ssrc == 0xFEC
+    decoder = FecDecoder()
+    for slot in slots[:4]:
+        if slot is not slots[1]:
+            decoder.on_source(slot.rtp)
+    assert decoder.on_repair(SrtpReceiver(key).unprotect(slots[3].repair[0])) == [slots[1].rtp]
 
 
 def test_nothing_on_the_air_sends_reports_only():

@@ -6,17 +6,21 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from simulation import (LATENCY_S, PERIOD_FRAMES, SPP, SRTP_KEY, WALL_OFFSET_S, Datagram, SoundCard, audible, broadcast,
-                        first_sound, from_station, link, play, receiver, tone_pcm)
+from simulation import (LATENCY_S, PERIOD_FRAMES, SPP, SRTP_KEY, WALL_OFFSET_S, Datagram, SoundCard,
+                        aligned_correlation, audible, broadcast, first_sound, from_station, link, music_pcm, play,
+                        receiver, tone_pcm)
 
 from listener.concealment import FADE_S, FULL_S, SPLICE_S
 from listener.receiver import Receiver, ReceiverConfig, State
 from listener.strangers import REMEMBERED
-from rtpwire.audio import L16_MONO, L16_STEREO
+from rtpwire.audio import L16_MONO, L16_STEREO, OPUS_STEREO
+from rtpwire.fec import REPAIR_PAYLOAD_TYPE
+from rtpwire.opus import OpusEncoder
 from rtpwire.rtcp import (SDES_CNAME, Bye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, compound,
                           ntp_from_unix, parse_compound)
 from rtpwire.rtp import RtpPacket
 from rtpwire.srtp import SrtpSender
+from station.fec_encoder import FecEncoder
 
 
 SPLICE_SAMPLES = L16_STEREO.samples_for(SPLICE_S)
@@ -403,3 +407,99 @@ def test_wrong_key_plays_nothing_and_says_authentication_failed():
     assert not out.any()
     assert r.packets_unauthenticated == r.stats(1.4)["packets_unauthenticated"] > 200
     assert r.state(1.4) is State.WAITING
+
+
+# --- Reed-Solomon FEC and Opus ------------------------------------------------------------------------------------
+
+BLOCK_WAIT_S = 9 * SPP / 44100  # FEC 10,15: a block's first packet is rebuilt once its ninth follower is sent
+
+
+def with_fec(source: np.ndarray, first_sequence: int = 1000, **options: object) -> list[Datagram]:
+    fec = FecEncoder(10, 15, ssrc=0x5EED, payload_type=REPAIR_PAYLOAD_TYPE, first_sequence=7)
+    return broadcast(source, start_s=0.1, first_sequence=first_sequence, fec=fec, **options)
+
+
+def test_fec_rebuilds_lost_packets_bit_exact():
+    source = tone_pcm(1.0)
+    r = receiver(latency_s=LATENCY_S + BLOCK_WAIT_S)
+    out = play(r, link(with_fec(source), drop_rtp={10, 11, 15, 19, 20, 37}), until_s=1.5)
+    assert np.array_equal(audible(out), source)
+    stats = r.stats(1.5)
+    assert stats["packets_lost"] == stats["packets_recovered"] == 6
+    assert stats["packets_unrecovered"] == stats["samples_missing"] == stats["packets_rebuilt_late"] == 0
+    assert stats["repair_received"] == 5 * (-(-len(source) // SPP) // 10)
+
+
+def test_block_with_more_losses_than_repair_rebuilds_nothing_of_it():
+    source = tone_pcm(1.0)
+    r = receiver(latency_s=LATENCY_S + BLOCK_WAIT_S)
+    play(r, link(with_fec(source), drop_rtp={20, 21, 22, 23, 24, 25, 41}), until_s=1.5)
+    stats = r.stats(1.5)
+    assert (stats["packets_lost"], stats["packets_recovered"], stats["packets_unrecovered"]) == (7, 1, 6)
+    assert stats["samples_missing"] == 6 * SPP  # concealment fills what FEC could not, and only that
+
+
+def test_late_repair_ignored():
+    """A latency shorter than a block's wait: the first packet of a block, rebuilt after its time, is not
+    played (nor counted as recovered), and nothing is played late."""
+    source = tone_pcm(1.0)
+    r = receiver(latency_s=0.02)
+    play(r, link(with_fec(source), drop_rtp={30}), until_s=1.5)
+    stats = r.stats(1.5)
+    assert (stats["packets_rebuilt_late"], stats["packets_recovered"], stats["packets_unrecovered"]) == (1, 0, 1)
+    assert stats["packets_late"] == 0 and stats["samples_missing"] == SPP
+
+
+def test_seq_wraparound_inside_a_fec_block():
+    source = tone_pcm(0.5)
+    r = receiver(latency_s=LATENCY_S + BLOCK_WAIT_S)
+    out = play(r, link(with_fec(source, first_sequence=65530), drop_rtp={4, 5, 6, 7}), until_s=1.0)  # 65534 to 1
+    assert np.array_equal(audible(out), source)
+    assert r.stats(1.0)["packets_recovered"] == 4
+
+
+def test_repair_from_another_address_is_ignored():
+    source = tone_pcm(0.5)
+    sent = from_station(with_fec(source))
+    stranger = [replace(d, source=("10.0.0.66", 40004)) if d.repair else d for d in sent]
+    r = receiver(latency_s=LATENCY_S + BLOCK_WAIT_S)
+    play(r, link(stranger, drop_rtp={12}), until_s=1.0)
+    stats = r.stats(1.0)
+    assert stats["packets_recovered"] == 0 and stats["repair_foreign"] > 0
+
+
+def opus_broadcast(source: np.ndarray, fec: bool = False) -> list[Datagram]:
+    return broadcast(source, start_s=0.1, fmt=OPUS_STEREO, samples_per_packet=480,
+                     encode=OpusEncoder(2, 128, 480).encode,
+                     fec=FecEncoder(10, 15, ssrc=0x5EED, payload_type=REPAIR_PAYLOAD_TYPE, first_sequence=7)
+                     if fec else None)
+
+
+def test_opus_stream_plays_the_music():
+    source = music_pcm(2.0, rate=48000)
+    r = receiver(fmt=OPUS_STEREO)
+    out = play(r, link(opus_broadcast(source)), until_s=2.5)
+    assert aligned_correlation(out, source) >= 0.99
+    stats = r.stats(2.5)
+    assert stats["samples_missing"] == stats["underruns"] == stats["packets_malformed"] == 0
+
+
+def test_lost_opus_packet_concealed_by_the_codec():
+    """The codec makes up a lost packet (counted as missing and concealed); the listener's own concealment,
+    which repeats PCM, is left out of it."""
+    source = music_pcm(2.0, rate=48000)
+    r = receiver(fmt=OPUS_STEREO)
+    out = play(r, link(opus_broadcast(source), drop_rtp={50, 120}), until_s=2.5)
+    stats = r.stats(2.5)
+    assert stats["samples_missing"] == stats["samples_concealed"] == 2 * 480
+    assert r.lock.stream.timeline.decoding.frames_concealed_codec == 2
+    assert aligned_correlation(out, source) > 0.95
+
+
+def test_opus_with_fec_rebuilt_before_it_plays():
+    source = music_pcm(2.0, rate=48000)
+    r = receiver(fmt=OPUS_STEREO, latency_s=LATENCY_S + 0.09)
+    out = play(r, link(opus_broadcast(source, fec=True), drop_rtp={50, 51, 52, 120}), until_s=2.5)
+    stats = r.stats(2.5)
+    assert stats["packets_recovered"] == 4 and stats["samples_missing"] == 0
+    assert aligned_correlation(out, source) >= 0.99

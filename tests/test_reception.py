@@ -111,3 +111,38 @@ def test_a_jump_far_ahead_is_believed_when_the_next_packet_follows_it():
     assert stats.on_packet(back + 1, 220, 20.005, 880) == back + 1
     assert stats.received == 102 and stats.lost == back - 100 and stats.payload_bytes == 102 * 880
     assert stats.on_packet(back, 0, 20.01, 880) is None and stats.duplicates == 1
+
+
+def test_rebuilt_packet_is_recovered_not_received():
+    """FEC's packets keep loss the wire's (RFC 3550): lost 1, recovered 1, unrecovered 0."""
+    stats = ReceptionStats(44100)
+    feed(stats, [10, 11, 13])
+    assert stats.on_recovered(12) == 12
+    assert (stats.received, stats.lost, stats.recovered, stats.unrecovered) == (3, 1, 1, 0)
+    assert stats.on_recovered(12) is None and stats.on_recovered(11) is None  # rebuilt, or received, already
+    assert stats.recovered == 1
+
+
+def test_rebuilt_then_received_late_is_received():
+    stats = ReceptionStats(44100)
+    feed(stats, [10, 11, 13])
+    stats.on_recovered(12)
+    stats.on_packet(12, 2 * 220, 0.1, 880)
+    assert (stats.received, stats.lost, stats.recovered, stats.unrecovered) == (4, 0, 0, 0)
+
+
+def test_rebuilt_before_the_first_received_was_expected_too():
+    stats = ReceptionStats(44100)
+    feed(stats, [11, 12])
+    stats.on_recovered(10)
+    assert (stats.expected, stats.lost, stats.recovered, stats.unrecovered) == (3, 1, 1, 0)
+
+
+def test_fraction_unrecovered_since_last_report():
+    stats = ReceptionStats(44100)
+    feed(stats, [0])
+    stats.fraction_lost_since_last()
+    feed(stats, [1, 2, 3, 6, 7, 8, 9, 10])  # 4 and 5 lost
+    stats.on_recovered(4)
+    assert stats.fraction_lost_since_last() == (2 << 8) // 10
+    assert stats.fraction_unrecovered == (1 << 8) // 10

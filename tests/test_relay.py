@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -9,9 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import Launcher, Proc, noise_pcm, read_wav, write_wav
+from simulation import aligned_correlation, music_pcm
 
 from relay.app import parse_args
 from relay.impairments import BurstLoss, Impairer, Impairments
+from rtpwire.audio import OPUS_STEREO
+from rtpwire.fec import REPAIR_PAYLOAD_TYPE, REPAIR_PORT_OFFSET
+from rtpwire.sdp import Origin, RepairFlow, StreamDescription
 
 SPP = 220  # the station's default packet: 5 ms
 
@@ -71,6 +76,8 @@ def test_burst_length_defaults_to_three_packets():
     ([], "the relay would hear what it sends"),  # the output defaults to the station's group and port
     (["--group", "239.255.0.1", "--port", "5005"], "the relay would hear what it sends"),  # RTP onto its RTCP
     (["--group", "239.255.0.1", "--port", "5003"], "the relay would hear what it sends"),  # RTCP onto its RTP
+    (["--group", "239.255.0.1", "--port", "5008"], "the relay would hear what it sends"),  # RTP onto its repair
+    (["--group", "239.255.0.1", "--port", "5000"], "the relay would hear what it sends"),  # repair onto its RTP
     (["--burst-length", "4", *TO_ELSEWHERE], "--burst-length needs --burst-loss"),
     (["--burst-loss", "60%", "--burst-length", "1", *TO_ELSEWHERE], "lose at most 50%"),
     (["--burst-length", "0.5", "--burst-loss", "1%", *TO_ELSEWHERE], "must be at least 1"),
@@ -112,19 +119,39 @@ def test_help_explains_every_flag(capsys):
 # --- end to end -------------------------------------------------------------------------------------------------
 
 
-def relay_drops(impairments: Impairments, packets: int) -> set[int]:
-    """Which of a stream's first `packets` RTP packets a relay with these impairments drops: its RTP impairer (salt
-    "rtp") makes the same draws as this one, packet for packet."""
-    impairer = Impairer(impairments, salt="rtp")
+def relay_drops(impairments: Impairments, packets: int, leg: str = "rtp") -> set[int]:
+    """Which of a stream's first `packets` RTP packets (or repair packets: `leg` "repair") a relay with these
+    impairments drops: its impairer of that leg (salted by its name) makes the same draws as this one, packet for
+    packet."""
+    impairer = Impairer(impairments, salt=leg)
     return {i for i in range(packets) if not impairer.process(bytes(12), 0.0)}
 
 
+def rebuildable(impairments: Impairments, blocks: int, k: int, n: int) -> tuple[set[int], set[int]]:
+    """The RTP and repair packets a relay drops from `blocks` FEC blocks of K,N, checking that no block loses
+    more than N - K of its N (so that every one is rebuilt)."""
+    dropped = relay_drops(impairments, blocks * k)
+    repair_dropped = relay_drops(impairments, blocks * (n - k), leg="repair")
+    for block in range(blocks):
+        lost = (len({i for i in dropped if i // k == block})
+                + len({i for i in repair_dropped if i // (n - k) == block}))
+        assert lost <= n - k, f"block {block} loses {lost} of {n}: the seed makes it unrecoverable"
+    return dropped, repair_dropped
+
+
 def start_behind_relay(launcher: Launcher, tmp_path: Path, name: str, relay_args: list[str],
-                       listener_args: list[str]) -> tuple[Proc, Proc]:
-    """A listener on a group of its own, and a relay from the station's group to it; both ready to receive."""
+                       listener_args: list[str], described: StreamDescription | None = None) -> tuple[Proc, Proc]:
+    """A listener on a group of its own, and a relay from the station's group to it; both ready to receive. A
+    stream `described` (a dynamic payload type: Opus) is joined through its description, moved to that group."""
     group, port = launcher.another_address()
-    listener = launcher.start("listener", "--duration", "90", "--stats-json", str(tmp_path / f"{name}-listener.json"),
-                              *listener_args, group=group, port=port)
+    common = ("--duration", "90", "--stats-json", str(tmp_path / f"{name}-listener.json"), *listener_args)
+    if described is None:
+        listener = launcher.start("listener", *common, group=group, port=port)
+    else:
+        sdp_path = tmp_path / f"{name}.sdp"
+        repair = described.repair and dataclasses.replace(described.repair, port=port + REPAIR_PORT_OFFSET)
+        sdp_path.write_text(str(dataclasses.replace(described, group=group, port=port, repair=repair)))
+        listener = launcher.start("listener", str(sdp_path), *common, on_group=False)
     listener.wait_for("listening on")
     relay = launcher.start("relay", "--from-group", launcher.group, "--from-port", str(launcher.port),
                            "--duration", "90", "--stats-json", str(tmp_path / f"{name}-relay.json"), *relay_args,
@@ -193,6 +220,48 @@ def test_listeners_behind_relays_with_different_seeds_lose_different_packets(lau
         heard, relayed = stop_and_read(listener, relay, tmp_path, f"seed{seed}")
         assert relayed["rtp"]["dropped"] == heard["packets_lost"] == len(expected[seed])
         assert packets_not_heard(read_wav(tmp_path / f"seed{seed}.wav"), source) == expected[seed]
+
+
+def test_l16_with_fec_behind_a_lossy_jittery_relay_recorded_bit_exact(launcher, tmp_path):
+    """--fec 10,15 through 5 % loss and 20 ms of jitter on audio and repair packets alike, a seed where no block
+    loses more than 5 of its 15: every packet the relay dropped is rebuilt, in time (the latency the station
+    announces covers a block's wait), and the recording is the source, bit for bit."""
+    blocks = 60
+    source = noise_pcm(3.0, seed=12)[: blocks * 10 * SPP]  # whole blocks: a last one cut short has no repair
+    impairments = Impairments(loss=0.05, jitter_ms=20, seed=3)
+    dropped, repair_dropped = rebuildable(impairments, blocks, 10, 15)
+    assert dropped and repair_dropped and 0 not in dropped
+    listener, relay = start_behind_relay(launcher, tmp_path, "fec", ["--loss", "5%", "--jitter-ms", "20", "--seed",
+                                                                      "3"], ["--output", str(tmp_path / "fec.wav")])
+    station = launcher.start("station", "--once", "--fec", "10,15", str(write_wav(tmp_path / "song.wav", source)))
+    assert station.popen.wait(30) == 0
+    heard, relayed = stop_and_read(listener, relay, tmp_path, "fec")
+    assert relayed["rtp"]["dropped"] == len(dropped) and relayed["repair"]["dropped"] == len(repair_dropped)
+    assert relayed["repair"]["received"] == blocks * 5
+    assert heard["packets_lost"] == heard["packets_recovered"] == len(dropped)
+    assert heard["packets_unrecovered"] == heard["packets_rebuilt_late"] == heard["samples_missing"] == 0
+    assert packets_not_heard(read_wav(tmp_path / "fec.wav"), source) == set()
+
+
+def test_opus_with_fec_behind_a_lossy_jittery_relay_sounds_as_sent(launcher, tmp_path):
+    """Opus (128 kbit/s, 10 ms) with --fec 10,15 through 5 % loss and 20 ms of jitter, every block rebuildable:
+    what the listener records is the music, lined up past the codec's delay."""
+    source = music_pcm(4.0, rate=48000)
+    blocks = len(source) // 480 // 10
+    impairments = Impairments(loss=0.05, jitter_ms=20, seed=5)
+    dropped, _ = rebuildable(impairments, blocks, 10, 15)
+    assert dropped and 0 not in dropped
+    described = StreamDescription(Origin("-", "1", "1", "127.0.0.1"), "relayed", launcher.group, launcher.port,
+                                  OPUS_STEREO, repair=RepairFlow(0, REPAIR_PAYLOAD_TYPE, 10, 15))
+    listener, relay = start_behind_relay(launcher, tmp_path, "opus", ["--loss", "5%", "--jitter-ms", "20", "--seed",
+                                                                       "5"], ["--output", str(tmp_path / "opus.wav")],
+                                         described)
+    station = launcher.start("station", "--once", "--codec", "opus", "--fec", "10,15",
+                             str(write_wav(tmp_path / "song.wav", source, rate=48000)))
+    assert station.popen.wait(30) == 0
+    heard, _ = stop_and_read(listener, relay, tmp_path, "opus")
+    assert heard["packets_recovered"] == heard["packets_lost"] > 0
+    assert aligned_correlation(read_wav(tmp_path / "opus.wav"), source) >= 0.99
 
 
 def packets_not_heard(recording: np.ndarray, source: np.ndarray) -> set[int]:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
+from rtpwire.audio import L16_MONO, L16_STEREO, OPUS_STEREO, AudioFormat
 from rtpwire.errors import WireError
-from rtpwire.sdp import Origin, StreamDescription
+from rtpwire.sdp import Origin, RepairFlow, StreamDescription
 
 OUR_STATION = StreamDescription(origin=Origin("-", "2970755911", "1", "127.0.0.1"), name="Radio Alpha",
                                 group="239.255.41.1", port=6100, fmt=L16_STEREO, ttl=1, ptime_ms=5.0,
@@ -94,10 +94,53 @@ def test_rtpmap_channels_default_to_one_and_case_is_ignored():
     assert description.fmt == AudioFormat(rate=48000, channels=1, payload_type=96)
 
 
-def test_first_l16_among_the_offered_types():
-    description = StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 0 98 96", "a=rtpmap:98 opus/48000/2",
+def test_first_playable_among_the_offered_types():
+    description = StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 0 98 96", "a=rtpmap:98 G722/8000",
                                                      "a=rtpmap:96 L16/44100/2"))
     assert description.fmt == AudioFormat(rate=44100, channels=2, payload_type=96)
+
+
+OPUS_STEREO_SDP = ("v=0\r\n"
+                   "o=- 7 1 IN IP4 127.0.0.1\r\n"
+                   "s=Radio Opus\r\n"
+                   "c=IN IP4 239.255.41.1/1\r\n"
+                   "t=0 0\r\n"
+                   "a=group:FEC-FR S1 R1\r\n"
+                   "a=recvonly\r\n"
+                   "m=audio 6100 RTP/AVP 96\r\n"
+                   "a=rtpmap:96 opus/48000/2\r\n"
+                   "a=fmtp:96 sprop-stereo=1; useinbandfec=1\r\n"
+                   "a=ptime:10\r\n"
+                   "a=mid:S1\r\n"
+                   "m=application 6104 RTP/AVP 127\r\n"
+                   "a=rtpmap:127 x-rs-fec/48000\r\n"
+                   "a=fmtp:127 k=10;n=15\r\n"
+                   "a=mid:R1\r\n")
+
+
+def test_opus_with_repair_flow_golden():
+    """RFC 7587: opus/48000/2 whatever is sent, the fmtp says stereo and in-band FEC; the repair flow is a second
+    line grouped with the audio (RFC 5956's FEC-FR)."""
+    description = StreamDescription(origin=Origin("-", "7", "1", "127.0.0.1"), name="Radio Opus",
+                                    group="239.255.41.1", port=6100, fmt=OPUS_STEREO, ttl=1, ptime_ms=10.0,
+                                    repair=RepairFlow(port=6104, payload_type=127, k=10, n=15), inband_fec=True)
+    assert str(description) == OPUS_STEREO_SDP
+    assert StreamDescription.parse(OPUS_STEREO_SDP) == description
+
+
+@pytest.mark.parametrize(("fmtp", "channels"), [("a=fmtp:111 sprop-stereo=1", 2), ("a=fmtp:111 sprop-stereo=0", 1),
+                                                ("a=fmtp:111 minptime=10", 1)])
+def test_opus_channels_from_sprop_stereo(fmtp, channels):
+    """RFC 7587 7.1: without sprop-stereo=1 the sender sends mono."""
+    description = StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 111", "a=rtpmap:111 opus/48000/2", fmtp))
+    assert description.fmt == AudioFormat(48000, channels, 111, "opus")
+    assert description.repair is None and not description.inband_fec
+
+
+def test_repair_line_of_another_kind_is_skipped():
+    description = StreamDescription.parse(with_media("m=audio 5004 RTP/AVP 10", "m=application 5008 RTP/AVP 100",
+                                                     "a=rtpmap:100 ulpfec/90000"))
+    assert description.repair is None
 
 
 def test_video_and_other_transports_are_skipped():
@@ -160,10 +203,15 @@ def test_ptime():
      "SDP has no c= line: it does not say where the stream is sent"),
     (with_media(), "SDP describes no RTP audio stream"),
     (with_media("m=video 5000 RTP/AVP 96"), "SDP describes no RTP audio stream"),
-    (with_media("m=audio 5004 RTP/AVP 0 97", "a=rtpmap:97 opus/48000/2"),
-     "SDP offers no L16 audio (offered: payload type 0, opus/48000/2); this listener plays L16 only"),
+    (with_media("m=audio 5004 RTP/AVP 0 97", "a=rtpmap:97 G722/8000"),
+     "SDP offers no L16 or Opus audio (offered: payload type 0, G722/8000); this listener plays those only"),
     (with_media("m=audio 5004 RTP/AVP 96"),
-     "SDP offers no L16 audio (offered: payload type 96); this listener plays L16 only"),
+     "SDP offers no L16 or Opus audio (offered: payload type 96); this listener plays those only"),
+    (with_media("m=audio 5004 RTP/AVP 97", "a=rtpmap:97 opus/48000/1"),
+     "SDP Opus must be opus/48000/2 (RFC 7587), not opus/48000/1"),
+    (with_media("m=audio 5004 RTP/AVP 10", "m=application 5008 RTP/AVP 100", "a=rtpmap:100 x-rs-fec/44100",
+                "a=fmtp:100 k=10;n=5"),
+     "SDP repair flow's a=fmtp k and n must be 1 <= k < n <= 255, not '10' and '5'"),
     (with_media("m=audio 5004 RTP/AVP"),
      "SDP m= line has 3 fields, expected at least 4 (media port proto format)"),
     (with_media("m=audio 65535 RTP/AVP 10"),
@@ -233,7 +281,8 @@ def test_sdp_with_a_4301_digit_port_is_refused():
 def test_sdp_with_a_4301_digit_payload_type_is_refused():
     with pytest.raises(WireError, match=r"^SDP m= payload types '1{40}' are not RTP payload types \(0-127\)$"):
         StreamDescription.parse(with_media("m=audio 5004 RTP/AVP " + "1" * 4301))
-    with pytest.raises(WireError, match=r"^SDP offers no L16 audio \(offered: payload type 0\)"):  # zero, at length
+    # zero, at length
+    with pytest.raises(WireError, match=r"^SDP offers no L16 or Opus audio \(offered: payload type 0\)"):
         StreamDescription.parse(with_media("m=audio 5004 RTP/AVP " + "0" * 4301))
 
 

@@ -2,7 +2,7 @@
 
 from collections import deque
 
-from listener.receiver import Receiver, ReceiverConfig
+from listener.receiver import Channel, Receiver, ReceiverConfig
 from listener.session import PACED_WAKE_S, PERIOD_S, Paced
 from rtpwire.audio import L16_STEREO
 
@@ -39,8 +39,9 @@ def test_the_paced_reading_replays_arrivals_and_deadlines_in_time_order():
                   end_s=start_s + 2 * PACED_WAKE_S)
     paced.catch_up(deque(), start_s)  # the first wake-up: one period due, nothing arrived yet
     station = ("127.0.0.1", 40000)
-    paced.catch_up(deque([(start_s + 0.005, True, b"rtp", station), (start_s + 0.015, False, b"rtcp", station),
-                          (start_s + 0.025, True, b"rtp", station)]), start_s + PACED_WAKE_S)
+    paced.catch_up(deque([(start_s + 0.005, Channel.RTP, b"rtp", station),
+                          (start_s + 0.015, Channel.RTCP, b"rtcp", station),
+                          (start_s + 0.025, Channel.RTP, b"rtp", station)]), start_s + PACED_WAKE_S)
     handed = [entry for entry in receiver.log if entry[0] != "read"]
     assert [kind for kind, _ in handed] == ["rtp", "rtcp", "rtp"]
     assert heard_rtcp == [handed[1][1]]

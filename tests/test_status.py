@@ -10,8 +10,10 @@ from listener.playout import LatencySource
 from listener.receiver import Receiver, ReceiverConfig
 from listener.status import Silence, StatusPrinter, silence, status_key, status_line
 from rtpwire.audio import L16_STEREO
+from rtpwire.fec import REPAIR_PAYLOAD_TYPE
 from rtpwire.rtp import RtpPacket
 from rtpwire.srtp import SrtpSender
+from station.fec_encoder import FecEncoder
 
 WHERE = "239.255.0.1:5004 via 127.0.0.1"
 
@@ -48,6 +50,16 @@ def test_the_station_latency_and_the_offset_once_playing():
     SoundCard(r, link(broadcast(tone_pcm(1.0), latency_s=0.15))).until(0.5)
     assert status_line(r, 0.5, WHERE) == ("Sim Radio — t | playing | buffer 139 ms | lost 0 | "
                                           "latency 150.0 ms (station) | offset +0.00 ms")
+
+
+def test_loss_after_fec_once_repair_packets_are_heard():
+    """What the network lost, and what FEC could not rebuild: 3 lost in one block of 10,15 (rebuilt), 6 in
+    another (beyond its 5 repair packets)."""
+    r = receiver()
+    fec = FecEncoder(10, 15, ssrc=0xFEC, payload_type=REPAIR_PAYLOAD_TYPE, first_sequence=0)
+    sent = broadcast(tone_pcm(1.0), latency_s=0.15, fec=fec)
+    SoundCard(r, link(sent, drop_rtp={11, 12, 13, 40, 41, 42, 43, 44, 45})).until(0.6)
+    assert "| lost 9 (6 after FEC) |" in status_line(r, 0.6, WHERE)
 
 
 def test_the_command_line_latency():

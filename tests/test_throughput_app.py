@@ -49,6 +49,14 @@ def test_without_group_or_port_it_starts_its_own_station_on_a_local_group():
     assert config.port % 2 == 0  # RTCP on the next
 
 
+def test_codec_and_fec_go_to_its_own_station_only(capsys):
+    config = parse_args(["--codec", "opus", "--fec", "10,15"])
+    assert (config.codec, config.fec) == ("opus", (10, 15))
+    with pytest.raises(SystemExit):
+        parse_args(["--port", "5004", "--codec", "opus"])
+    assert "--codec and --fec are for the batch's own station" in capsys.readouterr().err
+
+
 def test_with_group_or_port_it_measures_the_station_there():
     config = parse_args(["--port", "7000"])
     assert not config.own_station and (config.group, config.port) == ("239.255.0.1", 7000)

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from cli.arguments import DEFAULT_GROUP, DEFAULT_PORT, add_network_arguments, ranged
+from station.coding import fec_blocks
 from throughput_testing.batch import measure_round
 from throughput_testing.figures import Round, judge
 from throughput_testing.fleet import ROOT, Fleet, FleetError
@@ -40,6 +41,8 @@ class BatchConfig:
     out: Path  # where the table, CSV, JSON and PNG go
     command: str  # as typed, for the JSON
     sources: tuple[Path, ...] = ()  # earlier runs' JSON to tell again instead of measuring
+    codec: str = "l16"  # the batch's own station's: l16 or opus
+    fec: tuple[int, int] | None = None  # and its Reed-Solomon K,N; None: off
 
 
 def client_counts(text: str) -> tuple[int, ...]:
@@ -70,6 +73,10 @@ def parse_args(argv: list[str] | None = None) -> BatchConfig:
                         help="each round's measuring window (default 20)")
     add_network_arguments(parser, "listen")
     parser.set_defaults(group=None, port=None)  # given: a running station; not given: the batch's own
+    parser.add_argument("--codec", choices=("l16", "opus"), default="l16",
+                        help="the batch's own station sends this (its listeners join through its SDP; default l16)")
+    parser.add_argument("--fec", type=fec_blocks, default=None, metavar="K,N|off",
+                        help="the batch's own station sends Reed-Solomon repair packets, K,N (default off)")
     parser.add_argument("--out", type=Path, default=Path("out/throughput"), metavar="DIR",
                         help="where throughput.txt, .csv, .json and .png go (default out/throughput)")
     parser.add_argument("--from", dest="sources", type=Path, nargs="+", default=(), metavar="JSON",
@@ -77,13 +84,17 @@ def parse_args(argv: list[str] | None = None) -> BatchConfig:
                              "(a default run and a push to 200, in one table and one plot)")
     args = parser.parse_args(argv)
     own_station = args.group is None and args.port is None
+    if not own_station and (args.codec != "l16" or args.fec is not None):
+        parser.error("--codec and --fec are for the batch's own station; a station already running sends what "
+                     "it sends")
     rng = random.Random()
     group = args.group or (f"239.255.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}" if own_station
                            else DEFAULT_GROUP)
     port = args.port or (rng.randrange(20000, 60000, 2) if own_station else DEFAULT_PORT)
     argv = sys.argv[1:] if argv is None else argv
     return BatchConfig(clients=args.clients, seconds=args.seconds, group=group, port=port,
-                       interface=args.interface, own_station=own_station, out=args.out,
+                       interface=args.interface, own_station=own_station, codec=args.codec, fec=args.fec,
+                       out=args.out,
                        command=shlex.join(["python", "-m", "throughput_testing", *argv]),
                        sources=tuple(args.sources))
 
@@ -106,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds: list[Round] = []
     status = 0
     with tempfile.TemporaryDirectory(prefix="throughput-") as workdir:
-        fleet = Fleet(Path(workdir), config.group, config.port, config.interface)
+        fleet = Fleet(Path(workdir), config.group, config.port, config.interface, codec=config.codec,
+                      fec=config.fec)
         try:
             if config.own_station:
                 note = fleet.start_station([ROOT / "media"])

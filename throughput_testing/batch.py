@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import psutil
 from tqdm import tqdm
 
-from throughput_testing.figures import Missing, Round, Snapshot, busy_percent, client_figures, station_figures
+from throughput_testing.figures import (NOMINAL_BYTES_PER_S, Missing, Round, Snapshot, busy_percent, client_figures,
+                                        sent_bytes_per_s, station_figures)
 from throughput_testing.fleet import Child, Fleet, FleetError, client_number, cpu_seconds, rss_bytes
 
 SETTLE_S = 2.0  # after the last listener started and before the window opens: the CPU burst of starts is over
@@ -70,21 +71,22 @@ def _cpu_percent(child: Child, start: _Reading, end: _Reading) -> float:
 
 def _round(fleet: Fleet, clients: int, seconds: float, failed: list[tuple[int, str]], start: _Reading,
            end: _Reading) -> Round:
+    station, nominal_bytes_per_s = None, NOMINAL_BYTES_PER_S
+    if fleet.station is not None:
+        first, last = start.figures[fleet.station], end.figures[fleet.station]
+        if not (isinstance(first, dict) and isinstance(last, dict)):
+            raise FleetError(f"the station gave no figures: {last if isinstance(first, dict) else first}")
+        station = station_figures(first, last, _cpu_percent(fleet.station, start, end))
+        nominal_bytes_per_s = sent_bytes_per_s(first, last, fleet.packets_per_s)
     listeners = []
     missing = [Missing(client, why) for client, why in failed]
     for child in fleet.listeners:
         first, last = start.figures.get(child), end.figures.get(child)
         if isinstance(first, dict) and isinstance(last, dict):
             listeners.append(client_figures(client_number(child), first, last, _cpu_percent(child, start, end),
-                                            rss_bytes(child)))
+                                            rss_bytes(child), nominal_bytes_per_s))
         else:
             missing.append(Missing(client_number(child), str(last if isinstance(first, dict) else first)))
-    station = None
-    if fleet.station is not None:
-        first, last = start.figures[fleet.station], end.figures[fleet.station]
-        if not (isinstance(first, dict) and isinstance(last, dict)):
-            raise FleetError(f"the station gave no figures: {last if isinstance(first, dict) else first}")
-        station = station_figures(first, last, _cpu_percent(fleet.station, start, end))
     return Round(clients=clients, seconds=seconds, listeners=tuple(sorted(listeners, key=lambda c: c.client)),
                  missing=tuple(sorted(missing, key=lambda m: m.client)), station=station,
                  busy_percent=busy_percent(start.machine, end.machine), cores=psutil.cpu_count() or 1)

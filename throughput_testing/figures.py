@@ -18,7 +18,7 @@ from typing import Any
 from rtpwire.audio import L16_STEREO
 from stats.histogram import Histogram
 
-NOMINAL_BYTES_PER_S = L16_STEREO.rate * L16_STEREO.bytes_per_frame  # the station's stream: audio payload per second
+NOMINAL_BYTES_PER_S = L16_STEREO.rate * L16_STEREO.bytes_per_frame  # an L16 stream's audio payload per second
 SATURATED_BUSY_PERCENT = 90.0  # the machine's CPUs this busy over the window: it could not keep up
 
 Snapshot = Mapping[str, Any]  # a program's --stats-json, as read
@@ -47,6 +47,8 @@ class ClientFigures:
     latency_ms: float
     cpu_percent: float  # of one core
     rss_bytes: int
+    packets_recovered: int = 0  # lost on the wire, rebuilt by FEC
+    nominal_bytes_per_s: float = NOMINAL_BYTES_PER_S  # what the station sent: L16's, or a coded stream's measured
 
     @property
     def bytes_per_s(self) -> float:
@@ -55,13 +57,14 @@ class ClientFigures:
     @property
     def rate_ratio(self) -> float:
         """Received bytes per second over the nominal rate: 1.0 is the whole stream, in real time."""
-        return self.bytes_per_s / NOMINAL_BYTES_PER_S
+        return self.bytes_per_s / self.nominal_bytes_per_s
 
     @property
     def delivered(self) -> float:
-        """Of the packets sent while the window was open, the fraction received (0 if none was expected)."""
+        """Of the packets sent while the window was open, the fraction received or rebuilt by FEC (0 if none was
+        expected)."""
         expected = self.packets_received + self.packets_lost
-        return self.packets_received / expected if expected else 0.0
+        return (self.packets_received + self.packets_recovered) / expected if expected else 0.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ class Round:
     busy_percent: float  # all of the machine's CPUs together: 100 is every core busy all the window
     cores: int
 
+    @property
+    def nominal_bytes_per_s(self) -> float:
+        return self.listeners[0].nominal_bytes_per_s if self.listeners else NOMINAL_BYTES_PER_S
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -111,7 +118,8 @@ def _grown(start: Snapshot, end: Snapshot, key: str) -> int:
     return int(end[key]) - int(start[key])
 
 
-def client_figures(client: int, start: Snapshot, end: Snapshot, cpu_percent: float, rss_bytes: int) -> ClientFigures:
+def client_figures(client: int, start: Snapshot, end: Snapshot, cpu_percent: float, rss_bytes: int,
+                   nominal_bytes_per_s: float = NOMINAL_BYTES_PER_S) -> ClientFigures:
     """One listener's figures over the window between its snapshots `start` and `end`."""
     grown = functools.partial(_grown, start, end)
     return ClientFigures(
@@ -120,7 +128,16 @@ def client_figures(client: int, start: Snapshot, end: Snapshot, cpu_percent: flo
         packets_lost=grown("packets_lost"), packets_late=grown("packets_late"),
         packets_duplicate=grown("packets_duplicate"), underruns=grown("underruns"),
         jitter_ms=float(end["jitter_ms"]), latency_ms=float(end["latency_ms"]),
-        cpu_percent=cpu_percent, rss_bytes=rss_bytes)
+        cpu_percent=cpu_percent, rss_bytes=rss_bytes,
+        packets_recovered=int(end.get("packets_recovered", 0)) - int(start.get("packets_recovered", 0)),
+        nominal_bytes_per_s=nominal_bytes_per_s)
+
+
+def sent_bytes_per_s(start: Snapshot, end: Snapshot, packets_per_s: float) -> float:
+    """The audio payload per second the station sent between two of its snapshots: its mean payload per packet
+    at its packet rate (a coded stream's payloads vary with the music; L16's do not)."""
+    packets = _grown(start, end, "packets_sent")
+    return _grown(start, end, "octets_sent") / packets * packets_per_s if packets else NOMINAL_BYTES_PER_S
 
 
 def station_figures(start: Snapshot, end: Snapshot, cpu_percent: float) -> StationFigures:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from station.coding import L16_FRAME_MS, OPUS_FRAME_MS
 from throughput_testing.figures import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,9 +100,15 @@ class Child:
 class Fleet:
     """The station and listeners of a batch on `group:port` via `interface`; their files go to `workdir`."""
 
-    def __init__(self, workdir: Path, group: str, port: int, interface: str) -> None:
+    def __init__(self, workdir: Path, group: str, port: int, interface: str, codec: str = "l16",
+                 fec: tuple[int, int] | None = None) -> None:
+        """`codec`, `fec`: what its own station sends (`--codec`, `--fec`), at the codec's default packet."""
         self.workdir = workdir
         self.network = ["--group", group, "--port", str(port), "--interface", interface]
+        self.coding = ["--codec", codec] + ([] if fec is None else ["--fec", f"{fec[0]},{fec[1]}"])
+        self.packets_per_s = 1000 / (OPUS_FRAME_MS if codec == "opus" else L16_FRAME_MS)
+        self.sdp = workdir / "station.sdp"  # its own station's description, which its listeners join by
+        self.joining = self.network  # how listeners find the stream: the SDP once its own station wrote it
         self.station: Child | None = None
         self.listeners: list[Child] = []  # running and listening
         self.starting: list[Child] = []  # started, not listening yet
@@ -109,7 +116,10 @@ class Fleet:
 
     def start_station(self, media: Sequence[Path]) -> str:
         """Start a station on the media and wait until it plays; what it said on stderr (a note on its pacing)."""
-        self.station = Child.start("station", "station", [*map(str, media), *self.network], self.workdir)
+        self.station = Child.start("station", "station",
+                                   [*map(str, media), *self.network, *self.coding, "--sdp", str(self.sdp)],
+                                   self.workdir)
+        self.joining = [str(self.sdp), *self.network[-2:]]  # the description; the interface to join on
         deadline = time.monotonic() + STATION_START_TIMEOUT_S
         while NOW_PLAYING not in (printed := self.station.printed()):
             if not self.station.alive():
@@ -138,7 +148,7 @@ class Fleet:
             while to_start and len(self.starting) < STARTING_AT_ONCE:
                 self._started += 1
                 self.starting.append(Child.start(f"listener-{self._started}", "listener",
-                                                 [*self.network, "--output", "null"], self.workdir))
+                                                 [*self.joining, "--output", "null"], self.workdir))
                 to_start -= 1
             time.sleep(POLL_S)
             for child in list(self.starting):

@@ -29,9 +29,10 @@ def plot(rounds: Sequence[Round], path: Path, bar: Bar = Bar()) -> None:
               label="slowest listener")
     rate.plot(clients, [mean([c.bytes_per_s for c in r.listeners]) / 1e3 for r in rounds], "s--",
               label="mean")
-    rate.axhline(NOMINAL_BYTES_PER_S / 1e3, color="grey", linestyle=":", label="the stream's nominal rate")
+    nominal_bytes_per_s = max((r.nominal_bytes_per_s for r in rounds), default=NOMINAL_BYTES_PER_S)
+    rate.axhline(nominal_bytes_per_s / 1e3, color="grey", linestyle=":", label="the stream's nominal rate")
     rate.set_ylabel("received per listener, kB/s")
-    rate.set_ylim(0, 1.2 * NOMINAL_BYTES_PER_S / 1e3)
+    rate.set_ylim(0, 1.2 * nominal_bytes_per_s / 1e3)
 
     worst = [max((100 * (1 - c.delivered) for c in r.listeners), default=100) for r in rounds]
     loss.plot(clients, worst, "o-", label="worst listener")

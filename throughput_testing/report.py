@@ -116,7 +116,7 @@ def json_text(rounds: Sequence[Round], command: str, bar: Bar = Bar()) -> str:
     best = largest_met(rounds, bar)
     document = {
         "command": command,
-        "nominal_bytes_per_s": NOMINAL_BYTES_PER_S,
+        "nominal_bytes_per_s": round(rounds[0].nominal_bytes_per_s, 1) if rounds else NOMINAL_BYTES_PER_S,
         "bar": asdict(bar),
         "largest_met": best.clients if best else None,
         "rounds": [_round_json(r, bar) for r in rounds],
@@ -129,6 +129,7 @@ def _round_json(r: Round, bar: Bar) -> dict[str, object]:
     return {
         "clients": r.clients, "seconds": r.seconds, "met": verdict.met, "reasons": list(verdict.reasons),
         "cause": verdict.cause, "busy_percent": round(r.busy_percent, 1), "cores": r.cores,
+        "nominal_bytes_per_s": round(r.nominal_bytes_per_s, 1),
         "cpu_per_listener_percent": round(cpu_per_listener_percent(r), 3),
         "station": asdict(r.station) if r.station else None,
         "listeners": [asdict(c) | {"bytes_per_s": round(c.bytes_per_s, 1), "rate_ratio": round(c.rate_ratio, 5),
@@ -142,7 +143,8 @@ def rounds_from_json(text: str) -> list[Round]:
     derived from them (rates, verdicts) is worked out anew."""
     client_fields = [f.name for f in fields(ClientFigures)]
     return [Round(clients=r["clients"], seconds=r["seconds"],
-                  listeners=tuple(ClientFigures(**{name: c[name] for name in client_fields}) for c in r["listeners"]),
+                  listeners=tuple(ClientFigures(**{name: c[name] for name in client_fields if name in c})
+                                  for c in r["listeners"]),
                   missing=tuple(Missing(**m) for m in r["missing"]),
                   station=StationFigures(**r["station"]) if r["station"] else None,
                   busy_percent=r["busy_percent"], cores=r["cores"])
