@@ -60,8 +60,9 @@ fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q --timeout=0 tests/test_fuzz.py
 
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench --codec l16,opus
 	$(PY) -m bench.network
+	$(PY) -m bench.opus
 	$(PY) -m bench.sync
 
 throughput: install

@@ -4,7 +4,8 @@ For each condition, a minute of music-like audio from a station (the real packet
 and reporter) crosses the relay's impairments (the same seeded Impairer `python -m relay` uses: audio and repair
 packets impaired, reports only delayed, as the relay does by default) into the listener's receiver, read 10 ms at
 a time as its paced output does. Streams: L16 and Opus (128 kbit/s, 10 ms packets), each bare or with
-Reed-Solomon FEC 10,15; with FEC the listener's latency covers a block's wait for its repair packets. Seeds are
+Reed-Solomon FEC 10,15 (and 20,30, the same overhead in longer blocks, against bursts); with FEC the listener's
+latency covers a block's wait for its repair packets. Seeds are
 fixed, so the table is the same on every run and every machine: it measures the listener's logic, not this
 machine's timing (the loopback benchmark, `python -m bench`, does that).
 """
@@ -20,8 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import numpy as np  # noqa: E402
-from simulation import (Datagram, SoundCard, aligned_correlation, music_pcm,  # noqa: E402
-                        transmit)  # the fake-time station and reader
+from simulation import Datagram, SoundCard, aligned_correlation, music_pcm, transmit  # noqa: E402
 
 from listener.receiver import Receiver, ReceiverConfig  # noqa: E402
 from relay.impairments import BurstLoss, Impairer, Impairments  # noqa: E402
@@ -52,6 +52,12 @@ class Stream:
     def samples_per_packet(self) -> int:
         return 480 if self.opus else 220  # Opus's 10 ms; L16's 5 ms at 44.1 kHz (the simulation's packet)
 
+    def source(self) -> np.ndarray:
+        """The music looped: whole packets of it, so that no packet is cut short at the loop's end (which would
+        leave a hole in the stream's timeline, and the recording out of line with the loop)."""
+        pcm = music_pcm(SOURCE_S, self.fmt.rate)
+        return pcm[: len(pcm) // self.samples_per_packet * self.samples_per_packet]
+
     def block_wait_ms(self) -> float:
         """What a listener waits beyond the network for a block's first packet: K - 1 packets."""
         return 0.0 if self.fec is None else (self.fec[0] - 1) * self.samples_per_packet / self.fmt.rate * 1000
@@ -61,6 +67,9 @@ L16 = Stream("L16")
 L16_FEC = Stream("L16, FEC 10,15", fec=(10, 15))
 OPUS = Stream(f"Opus {OPUS_KBPS[2]}", opus=True)
 OPUS_FEC = Stream(f"Opus {OPUS_KBPS[2]}, FEC 10,15", opus=True, fec=(10, 15))
+# Longer blocks for bursts, at the same overhead: a burst of losses is spread over more packets of its block
+L16_LONG_FEC = Stream("L16, FEC 20,30", fec=(20, 30))
+OPUS_LONG_FEC = Stream(f"Opus {OPUS_KBPS[2]}, FEC 20,30", opus=True, fec=(20, 30))
 FIVE_PERCENT_BURSTS = Impairments(burst=BurstLoss.from_mean(0.05, 4))
 CONDITIONS = (
     ("clean", Impairments(), L16),
@@ -77,12 +86,14 @@ CONDITIONS = (
     ("5% loss", Impairments(loss=0.05), L16_FEC),
     ("10% loss", Impairments(loss=0.10), L16_FEC),
     ("5% burst loss (runs of 4)", FIVE_PERCENT_BURSTS, L16_FEC),
+    ("5% burst loss (runs of 4)", FIVE_PERCENT_BURSTS, L16_LONG_FEC),
     ("clean", Impairments(), OPUS),
     ("5% loss", Impairments(loss=0.05), OPUS),
     ("clean", Impairments(), OPUS_FEC),
     ("5% loss", Impairments(loss=0.05), OPUS_FEC),
     ("10% loss", Impairments(loss=0.10), OPUS_FEC),
     ("5% burst loss (runs of 4)", FIVE_PERCENT_BURSTS, OPUS_FEC),
+    ("5% burst loss (runs of 4)", FIVE_PERCENT_BURSTS, OPUS_LONG_FEC),
 )
 
 
@@ -115,7 +126,7 @@ def arrivals(pcm_seconds: float, impairments: Impairments, stream: Stream = L16)
     fec = (FecEncoder(*stream.fec, ssrc=0x5EED, payload_type=REPAIR_PAYLOAD_TYPE, first_sequence=1)
            if stream.fec else None)
     arrived, wire_bytes = [], 0
-    for datagram in transmit(music_pcm(SOURCE_S, fmt.rate), seconds=pcm_seconds, fmt=fmt, encode=encode, fec=fec,
+    for datagram in transmit(stream.source(), seconds=pcm_seconds, fmt=fmt, encode=encode, fec=fec,
                              samples_per_packet=stream.samples_per_packet):
         leg = repair if datagram.repair else audio if datagram.is_rtp else reports
         if datagram.is_rtp or datagram.repair:
@@ -141,7 +152,7 @@ def measure(condition: str, impairments: Impairments, seconds: float, latency_ms
                100 * (sent - figures["samples_missing"]) / sent, 100 * figures["samples_concealed"] / sent,
                figures["underruns"] * 60 / seconds, figures["latency_ms"], figures["latency_p99_ms"],
                int(figures["packets_lost"]), int(figures["packets_recovered"]), int(figures["packets_late"]),
-               aligned_correlation(heard, np.tile(music_pcm(SOURCE_S, fmt.rate), (int(seconds / SOURCE_S) + 2, 1))))
+               aligned_correlation(heard, np.tile(stream.source(), (int(seconds / SOURCE_S) + 2, 1))))
 
 
 def table(rows: list[Row]) -> str:

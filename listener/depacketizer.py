@@ -34,10 +34,13 @@ class Depacketizer:
             self.unsupported = str(e)
             raise
 
-    @staticmethod
-    def coded_samples(packet: RtpPacket) -> int:
-        """The samples an Opus packet decodes to; WireError if it is no Opus packet."""
-        return packet_samples(packet.payload)
+    def audio(self, packet: RtpPacket, fmt: AudioFormat) -> tuple[np.ndarray | bytes, int]:
+        """The packet's audio as playout takes it, and how many samples it is: L16 decoded (`decode`); an Opus
+        payload as it came, measured from its header; WireError if it is neither."""
+        if fmt.is_opus:
+            return packet.payload, packet_samples(packet.payload)
+        pcm = self.decode(packet, fmt)
+        return pcm, len(pcm)
 
     def decode(self, packet: RtpPacket, fmt: AudioFormat) -> np.ndarray:
         """The packet's samples, (frames, output channels) int16: mono played on every channel, stereo averaged

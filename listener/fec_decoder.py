@@ -31,6 +31,8 @@ starts over there, from the stray.
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
 from dataclasses import dataclass, field
 
 from rtpwire import fec
@@ -58,7 +60,10 @@ class FecDecoder:
         self._newest: int | None = None  # the highest extended sequence number of a source received
         self._stray: tuple[int, bytes] | None = None  # the last source out of reach: sequence number, datagram
         self._sources: dict[int, bytes] = {}  # by extended sequence number: received, or rebuilt
-        self._blocks: dict[int, _Block] = {}  # by extended sequence number of their first source
+        self._blocks: dict[int, _Block] = {}  # by extended sequence number of their first source, oldest first
+        self._unread: deque[bytes] = deque(maxlen=SOURCE_WINDOW)  # the latest sources, before any repair came
+        self._waiting: dict[int, _Block] = {}  # those of them holding symbols that await sources (a repair that
+        # overtook them): the only blocks a source may complete, so that a source costs no walk over them all
         self.packets_rebuilt = 0  # rebuilt and returned (in time to play or not: the receiver judges)
         self.repair_received = 0
         self.repair_malformed = 0
@@ -70,10 +75,18 @@ class FecDecoder:
     def heard_repair(self) -> bool:
         return self.repair_received > 0
 
-    def on_source(self, datagram: bytes) -> list[bytes]:
+    def on_source(self, datagram: bytes, packet: RtpPacket | None = None) -> list[bytes]:
         """A source datagram as it arrived (SRTP still sealed; its RTP header parses, or WireError): the
-        datagrams it lets be rebuilt, for blocks whose repairs came before it."""
-        packet = RtpPacket.parse(datagram)
+        datagrams it lets be rebuilt, for blocks whose repairs came before it. Until a first repair comes the
+        latest are only kept as they are, to be taken in then: most streams send no repair packets, and a
+        listener then pays nothing for FEC. `packet`: its header, if the caller parsed it already."""
+        if not self.heard_repair:
+            self._unread.append(datagram)
+            return []
+        return self._take(datagram, packet)
+
+    def _take(self, datagram: bytes, packet: RtpPacket | None = None) -> list[bytes]:
+        packet = packet or RtpPacket.parse(datagram)
         if packet.ssrc != self._ssrc:
             self._follow(packet.ssrc)
         elif not self._within_reach(self._sequences.peek(packet.sequence), 1):
@@ -85,12 +98,17 @@ class FecDecoder:
         sequence = self._sequences.unwrap(packet.sequence)
         if not self._hold(sequence, datagram):
             return []
-        blocks = [(first, block) for first, block in self._blocks.items() if first <= sequence < first + block.k]
+        blocks = [(first, block) for first, block in self._waiting.items() if first <= sequence < first + block.k]
         return [rebuilt for first, block in blocks for rebuilt in self._rebuild(first, block)]
 
     def on_repair(self, datagram: bytes) -> list[bytes]:
         """A repair datagram (plain RTP: SRTP opened already): the missing sources of its block it lets be
         rebuilt, as sent (sealed, with SRTP)."""
+        if not self.heard_repair:  # the first: the sources kept so far are taken in before it
+            for source in self._unread:
+                with contextlib.suppress(WireError):  # refused as it would have been when it came
+                    self._take(source)
+            self._unread.clear()
         self.repair_received += 1
         try:
             repair = fec.parse_repair(datagram)
@@ -136,6 +154,7 @@ class FecDecoder:
         self._stray = None
         self._sources.clear()
         self._blocks.clear()
+        self._waiting.clear()
 
     def _hold(self, sequence: int, datagram: bytes) -> bool:
         """Keeps a source received within reach; False if it is held already (a duplicate, or rebuilt before it
@@ -156,8 +175,8 @@ class FecDecoder:
         else:
             for sequence in range(previous - SOURCE_WINDOW + 1, newest - SOURCE_WINDOW + 1):
                 self._sources.pop(sequence, None)
-        for first in [first for first in self._blocks if first <= newest - SOURCE_WINDOW]:
-            del self._blocks[first]
+        while self._blocks and (first := next(iter(self._blocks))) <= newest - SOURCE_WINDOW:
+            self._forget(first)  # blocks come in order of their first repair, about that of their sources
 
     def _within_reach(self, first: int, k: int) -> bool:
         """Whether the K sources from `first` fit the window around the newest source."""
@@ -166,11 +185,25 @@ class FecDecoder:
 
     def _new_block(self, first: int, k: int, n: int, symbol_bytes: int) -> _Block:
         if len(self._blocks) >= MAX_BLOCKS:
-            del self._blocks[next(iter(self._blocks))]
+            self._forget(next(iter(self._blocks)))
         block = self._blocks[first] = _Block(k, n, symbol_bytes)
         return block
 
+    def _forget(self, first: int) -> None:
+        del self._blocks[first]
+        self._waiting.pop(first, None)
+
     def _rebuild(self, first: int, block: _Block) -> list[bytes]:
+        """The block's missing sources, once it has as many symbols as holes (`_rebuilt`); a block left holding
+        symbols waits for the sources that complete it."""
+        rebuilt = self._rebuilt(first, block)
+        if block.symbols:
+            self._waiting[first] = block
+        else:
+            self._waiting.pop(first, None)
+        return rebuilt
+
+    def _rebuilt(self, first: int, block: _Block) -> list[bytes]:
         """The block's missing sources, once it has as many symbols as holes; those that fail the checks are
         counted, and the symbols used are dropped, so that a bad one spoils one try only."""
         sequences = range(first, first + block.k)

@@ -144,12 +144,14 @@ class Playout:
 
     @staticmethod
     def _codec_concealed(stream: Stream, timeline: Timeline, position: int, count: int) -> np.ndarray | None:
-        """Opus: the samples from `position` that the codec concealed (None for L16); the spans played are
-        forgotten."""
+        """Opus: the samples from `position` that the codec concealed (None for L16, or where it concealed
+        none); the spans played are forgotten."""
         if timeline.decoding is None:
             return None
         Playout._store(timeline, timeline.decoding.decode_until(position, position + count,
                                                                 ended=stream.paused or stream.left))
+        if not timeline.concealed:
+            return None
         mask = np.zeros(count, dtype=bool)
         end = position + count
         for start_ts, end_ts in timeline.concealed:

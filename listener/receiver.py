@@ -118,21 +118,20 @@ class Receiver:
         if stream is None or self.lock.encrypted(stream, packet, fmt):
             return
         try:
-            audio = (packet.payload, self.depacketizer.coded_samples(packet)) if fmt.is_opus else \
-                (pcm := self.depacketizer.decode(packet, fmt), len(pcm))
+            audio, samples = self.depacketizer.audio(packet, fmt)
         except WireError as e:
             self._malformed(e)
             return
         ext_ts = stream.timestamps.peek(packet.timestamp)
-        verdict = self.playout.judge(stream, ext_ts, audio[1])
+        verdict = self.playout.judge(stream, ext_ts, samples)
         if verdict is Write.TOO_FAR:
             return
         if rebuilt and verdict is Write.LATE:
             self.packets_rebuilt_late += 1
         elif stream.count(packet, ext_ts, now, rebuilt):
-            self.playout.write(stream, ext_ts, audio[0], packet.marker, verdict, now, rebuilt)
+            self.playout.write(stream, ext_ts, audio, packet.marker, verdict, now, rebuilt)
         if not rebuilt:
-            self._rebuilt(self.fec.on_source(data), now, source)
+            self._rebuilt(self.fec.on_source(data, packet), now, source)
 
     def on_repair(self, data: bytes, now: float, source: Address | None = None) -> None:
         """A repair datagram that arrived at `now` from `source`: taken only from the followed station's address;

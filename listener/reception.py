@@ -69,16 +69,14 @@ class ReceptionStats:
         return ext
 
     def on_recovered(self, sequence: int) -> int | None:
-        """Extended sequence number of a packet rebuilt by FEC; None if it arrived, or was rebuilt, already, or
-        is too far from the packets received to judge. It moves no reference, but for one: a packet rebuilt from
-        before the first received was expected too (and lost on the wire)."""
+        """Extended sequence number of a packet rebuilt by FEC; None if it arrived, or was rebuilt, already, if it
+        is from before the first packet received (sent before this listener joined: no loss of its), or too far
+        from the packets received to judge. Moves no reference: the wire's figures are the wire's."""
         ext = self._sequence.peek(sequence)
-        if (self.highest_sequence is None or ext in self._seen or ext in self._recovered
-                or abs(ext - self.highest_sequence) > DUPLICATE_WINDOW):
+        if (self.highest_sequence is None or self.first_sequence is None or ext < self.first_sequence
+                or ext in self._seen or ext in self._recovered or abs(ext - self.highest_sequence) > DUPLICATE_WINDOW):
             return None
         self._recovered.add(ext)
-        if self.first_sequence is not None:  # lost before the first received: expected too
-            self.first_sequence = min(self.first_sequence, ext)
         if len(self._recovered) > 2 * DUPLICATE_WINDOW:
             floor = self.highest_sequence - DUPLICATE_WINDOW
             self._recovered = {s for s in self._recovered if s >= floor}

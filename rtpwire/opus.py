@@ -31,6 +31,7 @@ FRAME_SAMPLES_ALLOWED = tuple(round(ms * OPUS_RATE / 1000) for ms in FRAME_MS_AL
 PLC_STEP_SAMPLES = OPUS_RATE // 400  # libopus conceals and rebuilds in multiples of 2.5 ms only
 MAX_PACKET_BYTES = 1276  # a TOC byte and the largest frame RFC 6716 allows: libopus makes no larger one-frame packet
 _MAX_FRAMES_PER_PACKET = 48  # RFC 6716 3.2.5: 120 ms of 2.5 ms frames
+MAX_PACKET_SAMPLES = OPUS_RATE * 120 // 1000  # the most audio one packet holds (RFC 6716 3.2.5)
 
 _packet_parse = libopus.opus_packet_parse
 _packet_parse.argtypes = (ctypes.c_char_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
@@ -129,19 +130,24 @@ class OpusDecoder:
     def __init__(self, channels: int) -> None:
         self.channels = channels
         self._decoder = opuslib_next.Decoder(OPUS_RATE, channels)
+        # decoded into one buffer, its pointer made once: numpy's ctypes pointer costs more than a copy out
+        self._out = np.empty((MAX_PACKET_SAMPLES, channels), dtype=PCM_DTYPE)
+        self._out_pointer = self._out.ctypes.data_as(c_int16_pointer)
 
     def _decode(self, payload: bytes | None, frame_samples: int, fec: bool) -> np.ndarray:
-        pcm = np.empty((frame_samples, self.channels), dtype=PCM_DTYPE)
         decoded = libopus_decode(self._decoder.decoder_state, payload, len(payload) if payload else 0,
-                                 pcm.ctypes.data_as(c_int16_pointer), frame_samples, int(fec))
+                                 self._out_pointer, frame_samples, int(fec))
         if decoded < 0:
             size = f"{len(payload)} bytes" if payload else "no data"
             raise WireError(f"Opus packet ({size}) not decodable: {_library_message(decoded)}")
-        return pcm[:decoded]
+        return self._out[:decoded].copy()
 
     def decode(self, payload: bytes) -> np.ndarray:
-        """The PCM of a packet; raises WireError for a corrupt one (and nothing else)."""
-        return self._decode(payload, packet_samples(payload), fec=False)
+        """The PCM of a packet; raises WireError for a corrupt one (and nothing else): libopus checks the packet
+        as `packet_samples` does, and decodes what it holds, up to the longest a packet may hold."""
+        if not payload:  # no data would mean "conceal" to libopus
+            raise WireError("empty Opus packet")
+        return self._decode(payload, MAX_PACKET_SAMPLES, fec=False)
 
     def rebuild(self, next_payload: bytes, frame_samples: int) -> np.ndarray:
         """The `frame_samples` lost just before `next_payload`, from the in-band FEC it carries; libopus conceals

@@ -83,6 +83,16 @@ class Broadcaster:
                 self._notify(f"send failed ({self.send_errors} so far): {e.strerror or e}")
 
     def _run(self) -> None:
+        """The loop; should it fail (a bug), the station says so and goes off the air rather than fall silent
+        while its console still answers."""
+        try:
+            self._loop()
+        except Exception as e:
+            self._notify(f"the broadcast loop failed, going off the air: {type(e).__name__}: {e}")
+            self.stop("station failed")
+            raise
+
+    def _loop(self) -> None:
         note = pace_in_real_time() if self._realtime else None
         if note:
             self._notify(note)

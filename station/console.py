@@ -278,7 +278,8 @@ def format_status(status: StationStatus, about: About) -> str:
         f"sent {status.packets_sent} packets ({status.octets_sent / 1e6:.1f} MB of audio); send error "
         f"p50 {status.send_error_p50_ms:.2f} ms, p99 {status.send_error_p99_ms:.2f} ms, "
         f"max {status.send_error_max_ms:.2f} ms; {status.slots_skipped} slots skipped, "
-        f"{status.send_errors} send failures",
+        f"{status.send_errors} send failures"
+        + (f"; {status.repair_packets_sent} repair packets (FEC)" if status.repair_packets_sent else ""),
         *([_capture_line(status.capture)] if status.capture else []),
         "SDP (for ffplay, VLC, python -m listener FILE.sdp; --sdp FILE writes it):",
         *("  " + line for line in about.sdp(status.title).splitlines()),

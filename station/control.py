@@ -46,6 +46,7 @@ class StationStatus:
     queue_position: int  # the current track's number in the queue, from 1 (0: none)
     queue_length: int
     capture: CaptureFigures | None = None  # the capture device on the air, None on the files
+    repair_packets_sent: int = 0  # FEC's repair packets (--fec), besides the audio's packets_sent
 
 
 class Station:
@@ -150,6 +151,7 @@ class Station:
                 queue_position=queue.current_number if queue else 0,
                 queue_length=len(queue.entries) if queue else 0,
                 capture=live.capture_figures() if live is not None else None,
+                repair_packets_sent=onair.fec.repair_packets if onair.fec is not None else 0,
             )
         return status(send_error_p50_ms=send_error.percentile(0.50) * 1e3,
                       send_error_p99_ms=send_error.percentile(0.99) * 1e3,

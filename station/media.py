@@ -78,7 +78,9 @@ def decode_file(path: Path, rate: int, channels: int) -> bytes:
         raise MediaError(f"{path}: too long to play ({duration_s / 3600:.1f} hours; at most "
                          f"{MAX_TRACK_S / 3600:g}: split it)")
     try:
-        segment = AudioSegment.from_file(path)
+        with path.open("rb") as file:  # a file, not a path: pydub then hands WAV to ffmpeg too, which converts
+            # every format to the stream's rate and channels with its own resampler (none in Python)
+            segment = AudioSegment.from_file(file, parameters=["-ar", str(rate), "-ac", str(channels)])
     except CouldntDecodeError as e:
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else "unknown format"
         raise MediaError(f"{path}: not a playable audio file ({reason[:200]})") from None

@@ -145,7 +145,12 @@ class OnAir:
         frames = self._schedule.samples_per_packet
         if not self._paused:
             pcm = source.read(frames)
-            return None if pcm is None else self._gain.apply(pcm)
+            if pcm is None:
+                return None
+            if len(pcm) < frames and self.packetizer.fmt.is_opus:  # an Opus packet is a whole frame: a short
+                # read (the end of the queue, the next track not decoded yet) is made whole with silence
+                pcm = np.concatenate((pcm, np.zeros((frames - len(pcm), pcm.shape[1]), dtype=pcm.dtype)))
+            return self._gain.apply(pcm)
         if source is self._live:
             source.read(frames)
         return None

@@ -134,6 +134,23 @@ def test_the_end_of_the_queue_stops_the_loop(link):
     assert isinstance(bye, Bye) and bye.reason == "end of queue"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the thread's traceback
+def test_a_failing_loop_says_so_and_goes_off_the_air(link):
+    """A bug in a step (here, a source that breaks) must not leave a station whose console answers while
+    nothing goes out: the operator is told, and the station stops."""
+
+    class Broken(FakeSource):
+        def read(self, frames: int):
+            raise RuntimeError("bug")
+
+    notes: list[str] = []
+    _, broadcaster = _station(link, files=Broken("Blue Monk", 1), notes=notes)
+    broadcaster.start()
+    broadcaster.join(WAIT_S)
+    assert not broadcaster._thread.is_alive() and broadcaster.stopping.is_set()
+    assert notes == ["the broadcast loop failed, going off the air: RuntimeError: bug"]
+
+
 class Unreachable:
     """A socket on a network that went down."""
 

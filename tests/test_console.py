@@ -682,6 +682,12 @@ def test_format_status_playing():
     assert lines[5:] == ["  v=0", "  i=Blue Monk"]  # the stream's description, with what is playing
 
 
+def test_format_status_counts_fec_repair_packets_when_it_sends_them():
+    assert "repair" not in format_status(_status(), LINK).splitlines()[3]
+    line = format_status(_status(repair_packets_sent=617), LINK).splitlines()[3]
+    assert line.endswith("1 send failures; 617 repair packets (FEC)")
+
+
 def test_format_status_live_tells_how_the_capture_keeps_up():
     capture = CaptureFigures(underruns=2, samples_missing=441, samples_discarded=0, samples_inserted=17,
                              samples_dropped=1, drift_ppm=-21.4)

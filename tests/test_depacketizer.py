@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from listener.depacketizer import Depacketizer
-from rtpwire.audio import L16_MONO, L16_STEREO, AudioFormat
+from rtpwire.audio import L16_MONO, L16_STEREO, OPUS_STEREO, AudioFormat
 from rtpwire.errors import WireError
+from rtpwire.opus import OpusEncoder
 from rtpwire.rtp import RtpPacket
 
 STEREO_48K = AudioFormat(rate=48000, channels=2, payload_type=97)  # as a stream's SDP gives it
@@ -56,3 +57,20 @@ def test_a_payload_of_no_whole_frames_is_refused():
     parsed = depacketizer.parse(bytes(RtpPacket(10, 1, 0, 5, payload=bytes(6))))
     with pytest.raises(WireError, match="not a whole number"):
         depacketizer.decode(*parsed)
+
+
+def test_l16_audio_is_its_samples():
+    pcm = np.arange(8, dtype=np.int16).reshape(4, 2)
+    parsed, fmt = Depacketizer(L16_STEREO).parse(packet(L16_STEREO, pcm))
+    audio, samples = Depacketizer(L16_STEREO).audio(parsed, fmt)
+    assert np.array_equal(audio, pcm) and samples == 4
+
+
+def test_opus_audio_is_its_payload_measured_from_its_header():
+    """An Opus packet is decoded later, in order: here it is only measured (20 ms), or refused if it is none."""
+    payload = OpusEncoder(2, 128, 960).encode(np.zeros((960, 2), dtype=np.int16))
+    depacketizer = Depacketizer(OPUS_STEREO)
+    parsed, fmt = depacketizer.parse(bytes(RtpPacket(OPUS_STEREO.payload_type, 1, 0, 5, payload=payload)))
+    assert depacketizer.audio(parsed, fmt) == (payload, 960)
+    with pytest.raises(WireError, match="Opus packet"):
+        depacketizer.audio(RtpPacket(OPUS_STEREO.payload_type, 2, 960, 5, payload=b""), fmt)

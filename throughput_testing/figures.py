@@ -62,9 +62,10 @@ class ClientFigures:
     @property
     def delivered(self) -> float:
         """Of the packets sent while the window was open, the fraction received or rebuilt by FEC (0 if none was
-        expected)."""
+        expected). Fewer recovered at the end than at the start is no loss: packets rebuilt before the window
+        whose own copies arrived in it, late (received now, and rebuilt no more)."""
         expected = self.packets_received + self.packets_lost
-        return (self.packets_received + self.packets_recovered) / expected if expected else 0.0
+        return (self.packets_received + max(0, self.packets_recovered)) / expected if expected else 0.0
 
 
 @dataclass(frozen=True)
