@@ -90,8 +90,9 @@ class StationConfig:
 
     def link(self) -> str:
         repair = f", repair {self.port + REPAIR_PORT_OFFSET}" if self.coding.fec else ""
+        coding = ", ".join(filter(None, (self.fmt.describe(), self.coding.describe())))
         return (f"{self.group}:{self.port} (RTCP {self.port + 1}{repair}) via {self.interface}, ttl {self.ttl}, "
-                f"{self.fmt.describe()}, {self.coding.describe()}, {self.samples_per_packet} samples "
+                f"{coding}, {self.samples_per_packet} samples "
                 f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
 
     def describe(self, session_id: int) -> StreamDescription:

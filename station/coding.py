@@ -87,11 +87,12 @@ class Coding:
         return RepairFlow(port + REPAIR_PORT_OFFSET, REPAIR_PAYLOAD_TYPE, *self.fec)
 
     def describe(self) -> str:
-        codec = (f"Opus {self.bitrate_kbps} kbit/s" + (f", in-band FEC for {self.opus_fec_percent} % loss"
-                                                        if self.opus_fec_percent else "")
-                 if self.bitrate_kbps is not None else "L16")
-        fec = "" if self.fec is None else f", Reed-Solomon FEC {self.fec[0]},{self.fec[1]}"
-        return codec + fec
+        """What the format's own description (`AudioFormat.describe`) does not say: Opus's bitrate and in-band
+        FEC, and Reed-Solomon FEC; empty for plain L16."""
+        parts = [] if self.bitrate_kbps is None else [f"{self.bitrate_kbps} kbit/s"]
+        parts += [f"in-band FEC for {self.opus_fec_percent} % loss"] if self.opus_fec_percent else []
+        parts += [] if self.fec is None else [f"Reed-Solomon FEC {self.fec[0]},{self.fec[1]}"]
+        return ", ".join(parts)
 
 
 def add_coding_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,7 +24,7 @@ def test_lost_count_is_what_the_impairments_dropped():
 
 
 def test_table_has_a_row_per_condition():
-    rows = [measure(name, impairments, 2.5, 60, stream) for name, impairments, stream in CONDITIONS]
+    rows = [measure(name, impairments, 1.0, 60, stream) for name, impairments, stream in CONDITIONS]
     assert len(table(rows).splitlines()) == 2 + len(CONDITIONS)
 
 

@@ -44,4 +44,5 @@ def test_fec_block_wait_and_repair_flow():
     assert coding.repair_flow(6000) == RepairFlow(6004, 127, 10, 15)
     encoder = coding.fec_encoder(ssrc=7, first_sequence=1)
     assert (encoder.k, encoder.n, encoder.ssrc) == (10, 15, 7)
-    assert coding.describe() == "Opus 128 kbit/s, Reed-Solomon FEC 10,15"
+    assert coding.describe() == "128 kbit/s, Reed-Solomon FEC 10,15"
+    assert Coding("l16", channels=2, frame_ms=5.0).describe() == ""
