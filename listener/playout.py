@@ -263,7 +263,7 @@ class Playout:
             self.samples_concealed += int(np.count_nonzero(missing & codec_concealed))
         if added:
             pcm = np.concatenate((fmt.silence(added), pcm))
-            synthesize = np.concatenate((np.ones(added, dtype=bool), missing))
+            synthesize = np.concatenate((np.ones(added, dtype=bool), synthesize))
         pcm, heard = self.concealer.fill(pcm, synthesize)
         self.samples_concealed += int(np.count_nonzero(heard[added:]))
         return fit(pcm, frames)

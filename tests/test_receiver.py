@@ -516,3 +516,14 @@ def test_two_opus_listeners_joining_apart_play_the_same_samples_at_the_same_inst
     settled = 48000 // 2  # half a second after it joined
     assert np.array_equal(late[settled:], early[48000 + settled:])
     assert np.any(late[settled:] != 0)
+
+
+def test_a_growing_target_leaves_the_codecs_concealment_to_the_codec():
+    """Jitter beyond the latency grows the target while the codec conceals lost packets: the samples the target
+    adds are made up by the listener, those the codec concealed stay the codec's, each counted once."""
+    r = receiver(fmt=OPUS_STEREO, latency_s=0.02)
+    play(r, link(opus_broadcast(music_pcm(3.0, rate=48000)), jitter_s=0.04, seed=3,
+                 drop_rtp=set(range(5, 300, 7))), until_s=3.5)
+    stats = r.stats(3.5)
+    assert stats["latency_samples_added"] > 0 and stats["samples_missing"] > 0
+    assert stats["samples_concealed"] == stats["samples_missing"]
