@@ -85,8 +85,8 @@ def packet_has_fec(payload: bytes) -> bool:
 
 class OpusEncoder:
     """Frames of `frame_samples` at 48 kHz in, one packet each out (application AUDIO). Constrained VBR: the
-    bitrate follows the music within a frame's budget, so the stream's rate on the wire stays the one asked for
-    (unconstrained, a busy passage overshoots by a tenth), which a Wi-Fi multicast budget needs.
+    bitrate follows the music within a frame's budget, so that the stream's rate on the wire stays the one asked
+    for, which a Wi-Fi multicast budget is planned by.
 
     `fec_percent` > 0 turns in-band FEC on and tells the encoder to expect that much loss: see the module's
     docstring for what that costs and when it actually adds FEC.
