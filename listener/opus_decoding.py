@@ -90,13 +90,15 @@ class OpusDecoding:
         """Packets waiting for the ones before them."""
         return len(self._held)
 
-    def push(self, ts: int, payload: bytes, marker: bool) -> list[Decoded]:
-        """Take a packet; returns what could be decoded with it, in order (often just it, or nothing)."""
-        try:
-            samples = packet_samples(payload)
-        except WireError:
-            self.packets_dropped += 1
-            return []
+    def push(self, ts: int, payload: bytes, marker: bool, samples: int | None = None) -> list[Decoded]:
+        """Take a packet; returns what could be decoded with it, in order (often just it, or nothing). `samples`:
+        its length, if the caller measured it already (the listener did, to judge it); else measured here."""
+        if samples is None:
+            try:
+                samples = packet_samples(payload)
+            except WireError:
+                self.packets_dropped += 1
+                return []
         if self._next_ts is None:  # the first packet starts the sequence
             self._next_ts = ts
             self._frame_samples = samples

@@ -109,10 +109,10 @@ class Playout:
             self.packets_too_far += 1
         return verdict
 
-    def write(self, stream: Stream, ext_ts: int, audio: np.ndarray | bytes, marker: bool, verdict: Write,
-              now: float, rebuilt: bool = False) -> None:
-        """A counted packet's audio (L16's samples, or an Opus payload), as `judge` found it (STORED or LATE),
-        arrived at `now`, or `rebuilt` by FEC then."""
+    def write(self, stream: Stream, ext_ts: int, audio: np.ndarray | bytes, samples: int, marker: bool,
+              verdict: Write, now: float, rebuilt: bool = False) -> None:
+        """A counted packet's audio (L16's samples, or an Opus payload) and its length, as `judge` found it
+        (STORED or LATE), arrived at `now`, or `rebuilt` by FEC then."""
         fmt = self.config.fmt
         if stream.clock.synchronized and not rebuilt:
             self.transit.add(self._station_time(now) - stream.clock.wall_of(ext_ts))
@@ -128,10 +128,10 @@ class Playout:
             self.delay.on_packet(ext_ts - timeline.buffer.position_ts)
         if verdict is Write.LATE:
             self.packets_late += 1
-        elif timeline.decoding is not None:
-            self._store(timeline, timeline.decoding.push(ext_ts, bytes(audio), marker))
-        else:
-            timeline.buffer.store(ext_ts, np.asarray(audio))
+        elif isinstance(audio, bytes) and timeline.decoding is not None:
+            self._store(timeline, timeline.decoding.push(ext_ts, audio, marker, samples))
+        elif isinstance(audio, np.ndarray):
+            timeline.buffer.store(ext_ts, audio)
 
     @staticmethod
     def _store(timeline: Timeline, decoded: list[Decoded]) -> None:

@@ -129,7 +129,7 @@ class Receiver:
         if rebuilt and verdict is Write.LATE:
             self.packets_rebuilt_late += 1
         elif stream.count(packet, ext_ts, now, rebuilt):
-            self.playout.write(stream, ext_ts, audio, packet.marker, verdict, now, rebuilt)
+            self.playout.write(stream, ext_ts, audio, samples, packet.marker, verdict, now, rebuilt)
         if not rebuilt:
             self._rebuilt(self.fec.on_source(data, packet), now, source)
 

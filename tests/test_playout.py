@@ -31,26 +31,26 @@ def playout() -> Playout:
 def test_the_first_packet_places_the_buffer_around_it():
     p, s = playout(), stream()
     assert p.judge(s, 5000, 220) is Write.STORED
-    p.write(s, 5000, tone_pcm(0.005), marker=False, verdict=Write.STORED, now=0.1)
+    p.write(s, 5000, tone_pcm(0.005), 220, marker=False, verdict=Write.STORED, now=0.1)
     assert s.timeline is not None and (s.timeline.first_ts, s.timeline.first_arrival_s) == (5000, 0.1)
     assert s.timeline.buffer.buffered_samples == 44100 * 3 // 4 + 220  # a quarter of the buffer before it
 
 
 def test_a_packet_beyond_the_window_is_judged_once_and_counted():
     p, s = playout(), stream()
-    p.write(s, 5000, tone_pcm(0.005), marker=False, verdict=p.judge(s, 5000, 220), now=0.1)
+    p.write(s, 5000, tone_pcm(0.005), 220, marker=False, verdict=p.judge(s, 5000, 220), now=0.1)
     assert p.judge(s, 5000 + 3 * 44100, 220) is Write.TOO_FAR
     assert p.packets_too_far == 1 and p.packets_late == 0
 
 
 def test_a_late_packet_is_counted_not_stored():
     p, s = playout(), stream()
-    p.write(s, 5000, tone_pcm(0.005), marker=False, verdict=p.judge(s, 5000, 220), now=0.1)
+    p.write(s, 5000, tone_pcm(0.005), 220, marker=False, verdict=p.judge(s, 5000, 220), now=0.1)
     p.read(s, 441, CLOCK_WAIT_S + 0.2)  # no sender report: playout starts on the first arrival
     buffer = s.timeline.buffer
     position, end = buffer.position_ts, buffer.end_ts
     assert p.judge(s, position - 220, 220) is Write.LATE
-    p.write(s, position - 220, tone_pcm(0.005), marker=False, verdict=Write.LATE, now=CLOCK_WAIT_S + 0.2)
+    p.write(s, position - 220, tone_pcm(0.005), 220, marker=False, verdict=Write.LATE, now=CLOCK_WAIT_S + 0.2)
     assert p.packets_late == 1 and (buffer.position_ts, buffer.end_ts) == (position, end)
     assert not buffer.read(3 * 44100)[1].any()  # stored nowhere, not even a whole ring later
 
