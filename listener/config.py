@@ -8,6 +8,7 @@ from pathlib import Path
 from listener.playout import LatencySource
 from rtpwire.audio import L16_STEREO, AudioFormat
 from rtpwire.fec import REPAIR_PORT_OFFSET
+from rtpwire.rapid_sync import CLOCK_ID, LATENCY_ID
 from rtpwire.sdp import StreamDescription
 
 
@@ -32,6 +33,8 @@ class ListenerConfig:
     source_ip: str | None = None  # the one address the stream comes from, as its description says
     encrypted: bool = False  # its description says it is SRTP
     repair_port: int | None = None  # where its repair packets come, as its description says (None: the default)
+    clock_extension_id: int | None = CLOCK_ID  # the header extensions carrying the station's clock and its
+    latency_extension_id: int | None = LATENCY_ID  # latency (None: none): our station's, unless described
 
     @property
     def time_sync(self) -> tuple[str, int] | None:
@@ -52,7 +55,10 @@ class ListenerConfig:
         return f"{self.group}:{self.port} via {self.interface}"
 
     def joining(self, description: StreamDescription) -> ListenerConfig:
-        """This config, for the stream `description` describes: its group, port, format and repair flow."""
+        """This config, for the stream `description` describes: its group, port, format, repair flow and the
+        header extension carrying its clock."""
         return replace(self, group=description.group, port=description.port, fmt=description.fmt,
                        source_ip=description.source, encrypted=description.encrypted,
-                       repair_port=description.repair.port if description.repair else None)
+                       repair_port=description.repair.port if description.repair else None,
+                       clock_extension_id=description.clock_extension_id,
+                       latency_extension_id=description.latency_extension_id)

@@ -153,6 +153,7 @@ class PulseSpeakerOutput(Speaker):
             "callback_errors": self.callback_errors + self._stream.errors,
             "device_underflows": self._stream.underflows,
             "device_timing_restarts": self._stream.clock.restarts,
+            "output_realtime": self._stream.priority_note is None,
         }
 
 

@@ -87,6 +87,7 @@ class Playout:
         self.samples_missing = 0
         self.samples_concealed = 0
         self.resyncs = 0
+        self.first_audio_s: float | None = None  # when the first of any station's samples played
         self.latency_source = config.latency_source
         self.station_offset_s = 0.0  # the station's wall clock minus this host's, as applied to the schedule
         self._offset_estimate_s: float | None = None  # the latest from the time-sync exchange, not yet applied
@@ -247,6 +248,9 @@ class Playout:
         added = max(0, change)  # made up before the buffer's samples, while the play position waits
         codec_concealed = self._codec_concealed(stream, timeline, position, taken - change)
         pcm, filled = buffer.read(taken - change)
+        if timeline.first_audio_s is None and filled.any():
+            timeline.first_audio_s = now + (added + int(np.argmax(filled))) / fmt.rate
+            self.first_audio_s = self.first_audio_s or timeline.first_audio_s
         missing = self._missing(stream, timeline, position, filled)
         if missing.any():
             self.underruns += 1

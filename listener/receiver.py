@@ -32,6 +32,7 @@ from rtpwire.audio import AudioFormat
 from rtpwire.errors import WireError
 from rtpwire.net import Address
 from rtpwire.nowplaying import APP_NAME, NowPlaying
+from rtpwire.rapid_sync import CLOCK_ID, LATENCY_ID, packet_clock
 from rtpwire.repair_report import RepairReport
 from rtpwire.rtcp import App, Bye, ReportBlock, SenderReport, SourceDescription, parse_compound
 from rtpwire.seqnum import wrap
@@ -70,6 +71,8 @@ class ReceiverConfig:
     srtp_key: bytes | None = None  # SRTP's master key and salt: nothing unauthenticated is played
     source_ip: str | None = None  # the station's address, if its announcement says: no other is listened to
     encrypted: bool = False  # the stream's description says it is SRTP: what tells an Opus stream heard keyless
+    clock_extension_id: int | None = CLOCK_ID  # the RTP header extensions carrying the station's clock (RFC 6051)
+    latency_extension_id: int | None = LATENCY_ID  # and its latency (`rtpwire.rapid_sync`); None: not read
 
     def __post_init__(self) -> None:
         if not 0 < self.latency_s <= self.max_latency_s < self.capacity_s:
@@ -111,6 +114,7 @@ class Receiver:
             return
         try:
             packet, fmt = self.depacketizer.parse(opened)
+            clock, latency_us = packet_clock(packet, self.config.clock_extension_id, self.config.latency_extension_id)
         except WireError as e:
             self._malformed(e)
             return
@@ -129,6 +133,10 @@ class Receiver:
         if rebuilt and verdict is Write.LATE:
             self.packets_rebuilt_late += 1
         elif stream.count(packet, ext_ts, now, rebuilt):
+            if latency_us is not None:
+                self.playout.adopt_latency(stream, latency_us)
+            if clock is not None:
+                stream.clock.carried(clock, ext_ts)
             self.playout.write(stream, ext_ts, audio, samples, packet.marker, verdict, now, rebuilt)
         if not rebuilt:
             self._rebuilt(self.fec.on_source(data, packet), now, source)
@@ -283,4 +291,16 @@ class Receiver:
             **(self._srtp.stats() if self._srtp is not None else {}),
             "duration_s": round(now - self.started_s, 3),
             "state": self.state(now).value,
+            **self._first_audio(),
         }
+
+    def _first_audio(self) -> dict[str, float | None]:
+        """How soon audio came: from the listener's start, and from the first packet of the station followed now
+        (a restarted station's); None until it plays."""
+        first_s = self.playout.first_audio_s
+        stream = self.lock.stream
+        timeline = stream.timeline if stream is not None else None
+        after_packet_s = (timeline.first_audio_s - timeline.first_arrival_s
+                          if timeline is not None and timeline.first_audio_s is not None else None)
+        return {"first_audio_ms": None if first_s is None else round((first_s - self.started_s) * 1e3, 1),
+                "first_audio_after_packet_ms": None if after_packet_s is None else round(after_packet_s * 1e3, 1)}

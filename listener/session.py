@@ -40,7 +40,7 @@ from sound.devices import DeviceError, find_device
 from sound.wallclock import wall_minus_monotonic_s
 from stats.file import StatsFile
 
-PERIOD_S = 0.01  # playout period: what a sound card pulls at a time, and what paced outputs read at a time
+PERIOD_S = 0.01  # playout period: what a sound card pulls at a time, and what paced outputs read at most at a time
 PACED_WAKE_S = 0.1  # paced outputs wake this often and catch up on the periods due since, in time order
 STATUS_PERIOD_S = 0.25
 REPORT_TTL = 1  # receiver reports are for the station on this network, never beyond
@@ -102,21 +102,27 @@ class Paced:
     write: Callable[[np.ndarray], None]  # where each period's samples go
     next_s: float  # the next period's deadline
     end_s: float  # no period is read from here on
-    frames: int = field(init=False)
-    period_s: float = field(init=False)
+    most_frames: int = field(init=False)
 
     def __post_init__(self) -> None:
-        fmt = self.receiver.config.fmt
-        self.frames = fmt.samples_for(PERIOD_S)
-        self.period_s = self.frames / fmt.rate
+        self.most_frames = self.receiver.config.fmt.samples_for(PERIOD_S)
+
+    @property
+    def frames(self) -> int:
+        """The next period's length: PERIOD_S, or half the shared latency if that is less. A read at its deadline
+        takes what plays until the period's end, which left the station a latency before: a period as long as
+        the latency would wait for packets not sent yet (10 ms at 10 ms, on loopback: 5 ms made up each time)."""
+        return max(1, min(self.most_frames, self.receiver.playout.delay.floor_samples // 2))
 
     def catch_up(self, waiting: deque[Arrival], now: float) -> None:
         """Reads every period due by `now`, each after the datagrams of `waiting` (in order of arrival) that had
         arrived by its deadline; then hands over the rest."""
+        rate = self.receiver.config.fmt.rate
         while self.next_s <= now and self.next_s < self.end_s:
             self._hand_over(waiting, self.next_s)
-            self.write(self.receiver.read(self.frames, self.next_s))
-            self.next_s += self.period_s
+            frames = self.frames
+            self.write(self.receiver.read(frames, self.next_s))
+            self.next_s += frames / rate
         self._hand_over(waiting, math.inf)
 
     def _hand_over(self, waiting: deque[Arrival], until_s: float) -> None:
@@ -136,7 +142,9 @@ class Session:
         self.receiver = Receiver(ReceiverConfig(fmt, config.latency_ms / 1000, wall_offset_s,
                                                 max_latency_s=config.max_latency_ms / 1000,
                                                 latency_source=config.latency_source, srtp_key=config.key,
-                                                source_ip=config.source_ip, encrypted=config.encrypted),
+                                                source_ip=config.source_ip, encrypted=config.encrypted,
+                                                clock_extension_id=config.clock_extension_id,
+                                                latency_extension_id=config.latency_extension_id),
                                  time.monotonic())
         ssrc = secrets.randbits(32)
         reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",

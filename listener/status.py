@@ -97,7 +97,7 @@ def _latency(stats: dict[str, object]) -> str:
 def _offset(receiver: Receiver) -> str:
     """How far playout is from where a perfectly synchronized listener plays: late (+) or early (-)."""
     offset_s = receiver.playout.playout_offset_s
-    return "" if offset_s is None else f" | offset {offset_s * 1e3:+.2f} ms"
+    return "" if offset_s is None else f" | offset {round(offset_s * 1e3, 2) + 0.0:+.2f} ms"  # no -0.00
 
 
 class StatusPrinter:

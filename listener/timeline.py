@@ -23,6 +23,7 @@ class Timeline:
     silence: tuple[int, int] = (0, 0)  # timestamps the station meant as silence: before a marker packet
     decoding: OpusDecoding | None = None  # Opus: packets held and decoded in order, just in time
     concealed: list[tuple[int, int]] = field(default_factory=list)  # spans the codec concealed, not yet played
+    first_audio_s: float | None = None  # when its first sample that arrived played (local monotonic time)
 
     def unplaced(self, clock: SenderClock) -> bool:
         """The next read places the play position on the schedule, wherever it was (its first read, or its first

@@ -5,11 +5,12 @@ A description is a small frozen dataclass, `StreamDescription.parse(text)` and `
 packets. Parsing takes only what joining and playing the stream needs: its origin, name and title, the group
 and port, and the first audio format it offers that a listener plays (L16: a static type, 10 or 11, or a dynamic
 one given by an `a=rtpmap`; Opus, RFC 7587: `opus/48000/2`, stereo if its `a=fmtp` says `sprop-stereo=1`),
-whether it is encrypted (RTP/SAVP), the one source it comes from (`a=source-filter`, RFC 4570), and its
-Reed-Solomon repair flow, if any (`RepairFlow`, docs/fec.md). Everything else (other media, bandwidths,
-attributes of other tools) is skipped, as RFC 8866 asks of a receiver. A description that offers nothing
-playable raises the one WireError, saying what it offers instead: descriptions come from the network (SAP) as
-well as from files.
+whether it is encrypted (RTP/SAVP), the one source it comes from (`a=source-filter`, RFC 4570), its
+Reed-Solomon repair flow, if any (`RepairFlow`, docs/fec.md), and the IDs of the header extensions that carry
+the station's clock and latency (`a=extmap`, RFC 8285: RFC 6051's NTP timestamp, and ours). Everything else
+(other media, bandwidths, attributes of other tools) is skipped, as RFC 8866 asks of a receiver. A description
+that offers nothing playable raises the one WireError, saying what it offers instead: descriptions come from the
+network (SAP) as well as from files.
 
 The repair flow is a second media line, grouped with the audio in the spirit of RFC 5956 (`a=group:FEC-FR`, each
 line named by an `a=mid`): `m=application PORT RTP/AVP TYPE` with `a=rtpmap:TYPE x-rs-fec/RATE` and `a=fmtp:TYPE
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from rtpwire.audio import OPUS, OPUS_RATE, STATIC_FORMATS, AudioFormat
 from rtpwire.errors import WireError
 from rtpwire.net import check_group
+from rtpwire.rapid_sync import LATENCY_URI, NTP64_URI
 
 MAX_RATE = 384_000  # the highest rate a sound card plays; beyond is not audio
 LINE = re.compile(r"^([a-z])=(.*)$")
@@ -91,6 +93,8 @@ class StreamDescription:
     encrypted: bool = False  # RTP/SAVP: SRTP, whose key the description never carries
     repair: RepairFlow | None = None  # Reed-Solomon repair packets protect the stream
     inband_fec: bool = False  # Opus: its packets carry the codec's own FEC (useinbandfec=1)
+    clock_extension_id: int | None = None  # a=extmap: the IDs of the header extensions carrying the station's
+    latency_extension_id: int | None = None  # clock (RFC 6051) and its latency (`rtpwire.rapid_sync`)
 
     def __str__(self) -> str:
         """The description as SDP text, with the CRLF line ends RFC 8866 asks for."""
@@ -109,6 +113,8 @@ class StreamDescription:
         else:
             lines += [f"a=rtpmap:{fmt.payload_type} L16/{fmt.rate}/{fmt.channels}"]
         lines += [f"a=ptime:{self.ptime_ms:g}"] if self.ptime_ms is not None else []
+        lines += [f"a=extmap:{self.clock_extension_id} {NTP64_URI}"] if self.clock_extension_id else []
+        lines += [f"a=extmap:{self.latency_extension_id} {LATENCY_URI}"] if self.latency_extension_id else []
         if repair:
             lines += [f"a=mid:{AUDIO_MID}", f"m=application {repair.port} {proto} {repair.payload_type}",
                       f"a=rtpmap:{repair.payload_type} {REPAIR_ENCODING}/{fmt.rate}",
@@ -138,12 +144,15 @@ class StreamDescription:
             if address is None:
                 raise WireError("SDP has no c= line: it does not say where the stream is sent")
             group, ttl = _connection(address)
+            extmaps = section.attributes("extmap") + session.attributes("extmap")
             return cls(origin=Origin.parse(origin), name=session.one("s") or "", group=group, port=section.port,
                        fmt=fmt, ttl=ttl, title=session.one("i") or "", ptime_ms=ptime_ms,
                        tool=session.attribute("tool") or "",
                        source=_source(section.attribute("source-filter") or session.attribute("source-filter")),
                        encrypted=section.encrypted, repair=_repair(applications),
-                       inband_fec=fmt.encoding == OPUS and "useinbandfec=1" in _fmtp(section, fmt.payload_type))
+                       inband_fec=fmt.encoding == OPUS and "useinbandfec=1" in _fmtp(section, fmt.payload_type),
+                       clock_extension_id=_extension_id(extmaps, NTP64_URI),
+                       latency_extension_id=_extension_id(extmaps, LATENCY_URI))
         if not offered:
             raise WireError("SDP describes no RTP audio stream")
         raise WireError(f"SDP offers no L16 or Opus audio (offered: {', '.join(offered)}); this listener plays "
@@ -276,6 +285,19 @@ def _repair(applications: list[_Section]) -> RepairFlow | None:
                 raise WireError(f"SDP repair flow's a=fmtp k and n must be 1 <= k < n <= 255, not "
                                 f"{parameters.get('k', '')[:10]!r} and {parameters.get('n', '')[:10]!r}")
             return RepairFlow(section.port, payload_type, k, n)
+    return None
+
+
+def _extension_id(extmaps: list[str], uri: str) -> int | None:
+    """The ID an `a=extmap:ID[/DIRECTION] URI` gives the header extension `uri`; None if none does. Only the
+    one-byte form's IDs (1-14) are read: that is the form the station sends."""
+    for value in extmaps:
+        fields = value.split()
+        if len(fields) >= 2 and fields[1] == uri:
+            element_id = _number(fields[0].split("/")[0], 14)
+            if element_id is None or element_id < 1:
+                raise WireError(f"SDP a=extmap ID {fields[0][:20]!r} is not a one-byte header extension ID (1-14)")
+            return element_id
     return None
 
 

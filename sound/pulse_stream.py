@@ -6,8 +6,10 @@ timing snapshots, asked for every UPDATE_S and fitted over a few seconds (`DacCl
 sink within a sample or two (`python -m bench.sync`).
 
 Two threads: libpulse's threaded mainloop runs the callbacks below, which only note what happened and wake the
-writer; the writer thread waits (the mainloop's lock released meanwhile) until a block is writable, asks `fill`
-for exactly that block with the monotonic time its first frame plays, and writes it. It never raises: an
+writer; the writer thread (under SCHED_FIFO where permitted) waits (the mainloop's lock released meanwhile) until a
+block is writable, asks `fill` for exactly that block with the monotonic time its first frame plays, and writes
+it; it asks for timing snapshots but never waits for one, as a busy server takes up to 20 ms to answer, two
+thirds of the stream's buffer. It never raises: an
 exception from `fill` is counted and the block is silence. A stream or a server that fails ends it, and
 `is_active()` says so. The server is whichever libpulse finds (PULSE_SERVER, or the user's), never spawned.
 """
@@ -26,6 +28,7 @@ from typing import Any
 from rtpwire.audio import AudioFormat
 from sound.wallclock import wall_minus_monotonic_s
 from sound.dac_clock import DacClock, Snapshot
+from sound.realtime import pace_in_real_time
 
 UPDATE_S = 0.05  # a timing snapshot this often; before each block while there is no estimate yet
 TLENGTH_S = 0.04  # the buffer asked for, sink included: the server grants the stream 30 ms of it
@@ -152,12 +155,15 @@ class PlaybackStream:
         self.underflows = 0  # the stream ran dry (a busy machine): a gap, and late blocks dropped
         self._written_frames = 0  # the stream's write index, in frames: every write is appended
         self._stopping = False
+        self.priority_note: str | None = None  # why the writer could not run in real time, if it could not
         self._wall_offset_s = wall_minus_monotonic_s()  # timing snapshots carry wall-clock times
         # libpulse calls these from its thread as long as the stream lives: they must outlive it
         self._on_change = _NOTIFY(lambda _object, _userdata: self._wake())
         self._on_request = _REQUEST(lambda _stream, _nbytes, _userdata: self._wake())
         self._on_underflow = _NOTIFY(lambda _stream, _userdata: self._underflow())
-        self._on_timing = _SUCCESS(lambda _stream, _success, _userdata: self._wake())
+        self._on_timing = _SUCCESS(lambda _stream, _success, _userdata: self._answered())
+        self._timing: tuple[int, float] | None = None  # a timing request on its way: the operation, when asked
+        self._answered_s: float | None = None  # when its answer came
         self._mainloop = self._lib.pa_threaded_mainloop_new()
         self._context: int | None = None
         self._stream: int | None = None
@@ -223,6 +229,10 @@ class PlaybackStream:
     def _wake(self) -> None:
         self._lib.pa_threaded_mainloop_signal(self._mainloop, 0)
 
+    def _answered(self) -> None:
+        self._answered_s = time.monotonic()
+        self._wake()
+
     def _underflow(self) -> None:
         self.underflows += 1
         self._wake()
@@ -230,11 +240,14 @@ class PlaybackStream:
     # --- the writer thread --------------------------------------------------------------------------------
 
     def _write_blocks(self) -> None:
+        self.priority_note = pace_in_real_time()
         lib, mainloop = self._lib, self._mainloop
         next_update_s = 0.0
         lib.pa_threaded_mainloop_lock(mainloop)
         try:
             while not self._stopping and self._connected():
+                if self._timing is not None:
+                    self._collect_snapshot()
                 writable = lib.pa_stream_writable_size(self._stream)
                 if writable == _SIZE_ERROR:
                     return
@@ -242,8 +255,8 @@ class PlaybackStream:
                     lib.pa_threaded_mainloop_wait(mainloop)
                     continue
                 now = time.monotonic()
-                if now >= next_update_s:
-                    self._take_snapshot()
+                if self._timing is None and now >= next_update_s:
+                    self._ask_snapshot(now)
                     next_update_s = now + UPDATE_S if self.clock.line is not None else now
                 dac_s = self.clock.frame_time_s(self._written_frames)
                 if dac_s is None:
@@ -257,6 +270,9 @@ class PlaybackStream:
                     return
                 self._written_frames += self._block_frames
         finally:
+            if self._timing is not None:
+                lib.pa_operation_unref(self._timing[0])
+                self._timing = None
             lib.pa_threaded_mainloop_unlock(mainloop)
 
     def _connected(self) -> bool:
@@ -273,21 +289,26 @@ class PlaybackStream:
         self.errors += 1
         return bytes(self._block_bytes)
 
-    def _take_snapshot(self) -> None:
-        """Ask the server where the stream is, wait for the answer, and hand it to the clock if it is valid: the
-        stream plays (not in its first milliseconds, nor while its sink starts), and the server knows its read
-        index."""
-        lib, mainloop = self._lib, self._mainloop
-        asked_s = time.monotonic()
-        operation = lib.pa_stream_update_timing_info(self._stream, self._on_timing, None)
+    def _ask_snapshot(self, now: float) -> None:
+        """Ask the server where the stream is; a later turn of the writer collects the answer."""
+        operation = self._lib.pa_stream_update_timing_info(self._stream, self._on_timing, None)
         if not operation:
             self.errors += 1
             return
-        while lib.pa_operation_get_state(operation) == _OPERATION_RUNNING and not self._stopping:
-            lib.pa_threaded_mainloop_wait(mainloop)
-        lib.pa_operation_unref(operation)
-        answered_s = time.monotonic()
-        info = lib.pa_stream_get_timing_info(self._stream)
+        self._timing = (operation, now)
+        self._answered_s = None
+
+    def _collect_snapshot(self) -> None:
+        """Once the server answered: hand the snapshot to the clock if it is valid: the stream plays (not in its
+        first milliseconds, nor while its sink starts), and the server knows its read index."""
+        assert self._timing is not None
+        operation, asked_s = self._timing
+        answered_s = self._answered_s
+        if answered_s is None or self._lib.pa_operation_get_state(operation) == _OPERATION_RUNNING:
+            return
+        self._lib.pa_operation_unref(operation)
+        self._timing = None
+        info = self._lib.pa_stream_get_timing_info(self._stream)
         if not info or not info.contents.playing or info.contents.read_index_corrupt:
             return
         timing = info.contents

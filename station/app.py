@@ -18,6 +18,7 @@ from cli.arguments import add_key_argument, add_network_arguments, ranged, read_
 from rtpwire.fec import REPAIR_PORT_OFFSET
 from rtpwire.net import NetworkError, interface_address, open_receiver, open_sender, open_unicast_server
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
+from rtpwire.rapid_sync import CLOCK_ID, LATENCY_ID
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from rtpwire.sap import sap_address
 from rtpwire.sdp import Origin, StreamDescription
@@ -39,7 +40,7 @@ from station.microphone import Microphone
 from station.onair import OnAir
 from station.packetizer import Packetizer
 from station.queue import PlayQueue
-from station.realtime import raise_priority
+from sound.realtime import raise_priority
 from station.reporter import Reporter
 from station.schedule import Schedule
 from station.serving import POLL_S
@@ -103,7 +104,8 @@ class StationConfig:
         return StreamDescription(origin=origin, name=self.name, group=self.group, port=self.port, fmt=self.fmt,
                                  ttl=self.ttl, ptime_ms=self.coding.frame_ms, tool=TOOL, source=address,
                                  encrypted=self.key is not None, repair=self.coding.repair_flow(self.port),
-                                 inband_fec=self.coding.opus_fec_percent > 0)
+                                 inband_fec=self.coding.opus_fec_percent > 0, clock_extension_id=CLOCK_ID,
+                                 latency_extension_id=LATENCY_ID)
 
 
 def parse_args(argv: list[str] | None = None) -> StationConfig:
@@ -251,12 +253,13 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         if mic is not None:
             mic.close()
         return EXIT_NETWORK
-    packetizer = Packetizer(config.fmt, ssrc, first_sequence=secrets.randbits(16),
-                            first_timestamp=secrets.randbits(32), encode=config.coding.encoder())
     schedule = Schedule(time.monotonic() + 0.05, config.fmt.rate, config.samples_per_packet)
+    wall_offset_s = wall_minus_monotonic_s()  # the station's clock: its packets', its reports', its time service's
+    packetizer = Packetizer(config.fmt, ssrc, first_sequence=secrets.randbits(16),
+                            first_timestamp=secrets.randbits(32), encode=config.coding.encoder(),
+                            clock_origin_s=schedule.start_s + wall_offset_s, latency_s=config.latency_ms / 1000)
     reporter = Reporter(packetizer, schedule, cname=f"station-{ssrc:08x}@{socket.gethostname()}",
-                        name=config.name, latency_s=config.latency_ms / 1000)
-    wall_offset_s = wall_minus_monotonic_s()  # the station's clock, for its reports, its audience and its time service
+                        name=config.name)
     audience = AudienceFeed(Audience(ssrc, config.fmt.rate,
                                      session_bandwidth_bytes_per_s(config.fmt, config.samples_per_packet,
                                                                    config.coding.payload_bytes),

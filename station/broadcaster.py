@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from rtpwire.net import DatagramSender
 from station.onair import LiveSource, OnAir
-from station.realtime import pace_in_real_time
+from sound.realtime import pace_in_real_time
 from stats.histogram import Histogram
 
 CLOSE_TIMEOUT_S = 5.0  # how long closing the devices switched away from may delay the station's exit
@@ -25,7 +25,7 @@ class Broadcaster:
                  notify: Callable[[str], None], realtime: bool = False,
                  repair_sock: DatagramSender | None = None) -> None:
         """`notify`: tells the operator what went wrong (sending, a live source). `realtime`: pace under real-time
-        scheduling if the system permits (`station.realtime`). `repair_sock`: where FEC's repair packets go."""
+        scheduling if the system permits (`sound.realtime`). `repair_sock`: where FEC's repair packets go."""
         self._onair = onair
         self._rtp_sock = rtp_sock
         self._rtcp_sock = rtcp_sock

@@ -94,6 +94,7 @@ class OnAir:
         self._paused = False
         self._state_changed = False  # the next step sends a report, whether one is due or not
         self._slot = 0  # the next one to step
+        self._title = ""  # what the last step sent
         self.slots_skipped = 0
 
     @property
@@ -128,6 +129,10 @@ class OnAir:
         self._slot = slot + 1
         source, live = self.source, self._live
         pcm = None if source is None else self._read(source)
+        title = "" if source is None else source.title
+        if title != self._title:  # a new track or source: listeners tuning in for it get the clock at once
+            self._title = title
+            self.packetizer.clock_soon()
         rtp = None if pcm is None else self._packet(pcm, slot)
         repair = () if rtp is None or self.fec is None else tuple(self._seal(r) for r in self.fec.add(rtp))
         state_changed, self._state_changed = self._state_changed, False

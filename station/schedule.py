@@ -38,10 +38,13 @@ class Schedule:
     def stream_ts(self, slot: int) -> int:
         return slot * self.samples_per_packet
 
+    def time_s(self, stream_ts: int) -> float:
+        """The monotonic time of stream position `stream_ts`."""
+        return self.start_s + stream_ts / self.rate
+
     def stream_ts_at(self, now: float) -> int:
         """Stream position (samples) the station's clock shows at monotonic time `now`."""
-        return _latest_not_after(now, (now - self.start_s) * self.rate,
-                                 lambda ts: self.start_s + ts / self.rate)
+        return _latest_not_after(now, (now - self.start_s) * self.rate, self.time_s)
 
     def slot_at(self, now: float) -> int:
         """The slot whose deadline is the latest one not after `now`."""

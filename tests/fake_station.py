@@ -87,7 +87,8 @@ class Opener:
 def on_air(files=None, live=None, *, start_s: float = 100.0, wall_offset_s: float = 1_700_000_000.0,
            interval_s: float = 1.0, srtp: SrtpSender | None = None, fec: FecEncoder | None = None) -> OnAir:
     """Stereo, SPP samples a packet from `start_s`, the sequence numbers from FIRST_SEQUENCE, timestamps from 0."""
-    packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=FIRST_SEQUENCE, first_timestamp=0)
+    packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=FIRST_SEQUENCE, first_timestamp=0,
+                            clock_origin_s=start_s + wall_offset_s)
     schedule = Schedule(start_s=start_s, rate=L16_STEREO.rate, samples_per_packet=SPP)
     reporter = Reporter(packetizer, schedule, cname="test@localhost", name="Test Radio", interval_s=interval_s)
     return OnAir(files, live, packetizer, reporter, schedule, wall_offset_s, srtp=srtp, fec=fec)

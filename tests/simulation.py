@@ -17,6 +17,8 @@ from listener.playout import LatencySource
 from listener.receiver import Channel, Receiver, ReceiverConfig
 from relay.impairments import Impairer, Impairments
 from rtpwire.audio import L16_STEREO, AudioFormat
+from rtpwire.rapid_sync import CLOCK_ID
+from rtpwire.rtp import RtpPacket
 from station.fec_encoder import FecEncoder
 from station.onair import OnAir
 from station.packetizer import Packetizer
@@ -128,10 +130,10 @@ def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float
     during `pauses` (station times), announcing `latency_s`, with send times, one datagram at a time: the
     station's own step (`station.onair`), at each slot's deadline. `encode`: the payload's encoder (Opus's), if
     not L16's; `fec`: repair packets too."""
-    packetizer = Packetizer(fmt, ssrc, first_sequence, first_timestamp, encode=encode)
+    packetizer = Packetizer(fmt, ssrc, first_sequence, first_timestamp, encode=encode,
+                            clock_origin_s=start_s + WALL_OFFSET_S, latency_s=latency_s)
     schedule = Schedule(start_s, fmt.rate, samples_per_packet)
-    reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s,
-                        latency_s=latency_s)
+    reporter = Reporter(packetizer, schedule, cname="sim@test", name="Sim Radio", interval_s=report_interval_s)
     music = _Looped(pcm, len(pcm) if seconds is None else fmt.samples_for(seconds))
     onair = OnAir(music, None, packetizer, reporter, schedule, WALL_OFFSET_S, fec=fec)  # type: ignore[arg-type]
     while not music.played_out:
@@ -150,6 +152,13 @@ def transmit(pcm: np.ndarray, *, start_s: float = 0.1, pauses: tuple[tuple[float
     if bye:
         now = onair.next_deadline_s
         yield Datagram(now, False, onair.bye(now, "end"))
+
+
+def without_clock(datagrams: list[Datagram]) -> list[Datagram]:
+    """The datagrams with no clock in the RTP packets (no header extensions): a station of before, or a sender
+    that sends none (ffmpeg), whose clock and latency come in its reports only."""
+    return [replace(d, data=bytes(replace(RtpPacket.parse(d.data), extensions=()))) if d.is_rtp and not d.repair
+            else d for d in datagrams]
 
 
 def broadcast(pcm: np.ndarray, **options: Any) -> list[Datagram]:
@@ -235,9 +244,12 @@ def audible(pcm: np.ndarray) -> np.ndarray:
 LATENCY_S = 0.06
 
 
-def receiver(now: float = 0.0, fmt: AudioFormat = L16_STEREO, latency_s: float = LATENCY_S) -> Receiver:
-    """A listener's receiver with the latency on its command line."""
-    return Receiver(ReceiverConfig(fmt, latency_s, WALL_OFFSET_S), now)
+def receiver(now: float = 0.0, fmt: AudioFormat = L16_STEREO, latency_s: float = LATENCY_S,
+             clock_in_packets: bool = True) -> Receiver:
+    """A listener's receiver with the latency on its command line; `clock_in_packets` False: one that does not
+    read the station's clock from its packets, only from its reports."""
+    return Receiver(ReceiverConfig(fmt, latency_s, WALL_OFFSET_S, clock_extension_id=CLOCK_ID if clock_in_packets
+                                   else None), now)
 
 
 def first_sound(pcm: np.ndarray) -> int:

@@ -100,16 +100,19 @@ def mutate(data: bytes, mutations: list[int]) -> bytes:
 
 # --- RTP ------------------------------------------------------------------------------------------------------
 
-def rtp_packet(header: bytes, csrc: bytes, payload: bytes) -> RtpPacket:
-    """A packet with the marker, type, sequence, timestamp and SSRC of `header`'s 12 bytes, and as many CSRCs
-    (at most 15) as `csrc` has whole words."""
+def rtp_packet(header: bytes, csrc: bytes, payload: bytes,
+               extensions: list[tuple[int, bytes]]) -> RtpPacket:
+    """A packet with the marker, type, sequence, timestamp and SSRC of `header`'s 12 bytes, as many CSRCs (at most
+    15) as `csrc` has whole words, and one-byte header extension elements."""
     _, second, sequence, timestamp, ssrc = struct.unpack("!BBHII", header)
     count = min(15, len(csrc) // 4)
     return RtpPacket(payload_type=second & 0x7F, sequence=sequence, timestamp=timestamp, ssrc=ssrc, payload=payload,
-                     marker=bool(second & 0x80), csrc=struct.unpack(f"!{count}I", csrc[:4 * count]))
+                     marker=bool(second & 0x80), csrc=struct.unpack(f"!{count}I", csrc[:4 * count]),
+                     extensions=tuple(extensions))
 
 
-RTP_PACKETS = st.builds(rtp_packet, blob(12), st.binary(max_size=64), st.binary(max_size=64))
+EXTENSION_ELEMENTS = st.lists(st.tuples(st.integers(1, 14), st.binary(min_size=1, max_size=16)), max_size=3)
+RTP_PACKETS = st.builds(rtp_packet, blob(12), st.binary(max_size=64), st.binary(max_size=64), EXTENSION_ELEMENTS)
 
 
 def with_extras(packet: RtpPacket, extras: bytes) -> tuple[bytes, bool]:
@@ -126,7 +129,7 @@ def with_extras(packet: RtpPacket, extras: bytes) -> tuple[bytes, bool]:
         at = 12 + 4 * len(packet.csrc)
         data[at:at] = b"\xbe\xde" + claimed.to_bytes(2, "big") + bytes(4 * words)
         data[0] |= 0x10
-        honest = claimed == words
+        honest = claimed == words and not packet.extensions  # the packet's own extension would become payload
     if flags & 0x04:
         count, counted = extras[4], not flags & 0x08
         data += bytes(max(0, count - 1)) + bytes([count]) if counted else bytes([count])

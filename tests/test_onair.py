@@ -18,7 +18,8 @@ from rtpwire.rtp import RtpPacket
 from rtpwire.srtp import SrtpReceiver, SrtpSender, generate_key, parse_key
 from station.fec_encoder import FecEncoder
 from station.onair import MAX_CATCH_UP_S, OnAir, Slot
-from station.packetizer import Packetizer
+from rtpwire.rapid_sync import CLOCK_ID, LATENCY_ID, packet_clock
+from station.packetizer import CLOCK_PACKETS, Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
 
@@ -363,3 +364,15 @@ def test_sealed_packets_and_reports_open_with_the_key():
             assert receiver.unprotect_rtcp(secret.rtcp) == clear.rtcp
     assert receiver.unprotect_rtcp(sealed.bye(START_S + 1, "end")) == plain.bye(START_S + 1, "end")
     assert receiver.failed_authentication == receiver.replayed == 0
+
+
+def test_a_new_track_sends_the_clock_at_once():
+    """The first packets, and those of a new title, carry the station's clock (RFC 6051); others only now and
+    then."""
+    source = FakeSource("Blue Monk", 1)
+    onair = on_air(source)
+    first = _packets(_steps(onair, 5))
+    source.title = "Round Midnight"
+    after = _packets(_steps(onair, 5))
+    carries = [packet_clock(p, CLOCK_ID, LATENCY_ID)[0] is not None for p in first + after]
+    assert carries == [True] * CLOCK_PACKETS + [False] * 2 + [True] * CLOCK_PACKETS + [False] * 2

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from rtpwire.audio import L16_MONO, L16_STEREO
+from rtpwire.rapid_sync import CLOCK_ID, LATENCY_ID, packet_clock
+from rtpwire.rtcp import ntp_from_unix, unix_from_ntp
 from rtpwire.rtp import RtpPacket
-from station.packetizer import Packetizer
+from station.packetizer import CLOCK_EVERY_S, CLOCK_PACKETS, Packetizer
 
 SSRC = 0xDEADBEEF
 
@@ -157,3 +159,47 @@ def test_octet_count_mono():
     for i in range(5):
         packetizer.packetize(_pcm(220, 1), i * 220)
     assert (packetizer.packet_count, packetizer.octet_count) == (5, 5 * 220 * 2)
+
+
+# --- the clock in-band (RFC 6051) ------------------------------------------------------------------------------
+
+ORIGIN_S = 1_700_000_000.5
+
+
+def _clocked(packet: RtpPacket) -> tuple[int | None, int | None]:
+    return packet_clock(RtpPacket.parse(bytes(packet)), CLOCK_ID, LATENCY_ID)
+
+
+def test_the_first_packets_carry_the_clock_then_one_every_25_ms():
+    packetizer = Packetizer(L16_STEREO, SSRC, 0, 0, clock_origin_s=ORIGIN_S, latency_s=0.08)
+    packets = _contiguous(packetizer, 40, 220)  # 5 ms each
+    carrying = [i for i, p in enumerate(packets) if _clocked(p) != (None, None)]
+    every = round(CLOCK_EVERY_S * 44100 / 220)
+    assert carrying == list(range(CLOCK_PACKETS)) + list(range(CLOCK_PACKETS - 1 + every, 40, every))
+    assert all(_clocked(packets[i])[1] == 80_000 for i in carrying)
+
+
+def test_the_clock_is_the_wall_clock_time_of_the_first_sample():
+    packetizer = Packetizer(L16_STEREO, SSRC, 0, 0xFFFF_FF00, clock_origin_s=ORIGIN_S)
+    packet = packetizer.packetize(_pcm(220), 44100 * 3)
+    ntp, _ = _clocked(packet)
+    assert ntp == ntp_from_unix(ORIGIN_S + 3.0)
+    assert unix_from_ntp(ntp) == pytest.approx(ORIGIN_S + 3.0, abs=1e-6)
+
+
+def test_a_resume_and_a_new_track_bring_the_clock_at_once():
+    packetizer = Packetizer(L16_STEREO, SSRC, 0, 0, clock_origin_s=ORIGIN_S)
+    _contiguous(packetizer, 10, 220)
+    assert _clocked(packetizer.packetize(_pcm(220), 2200)) == (None, None)
+    resumed = _contiguous(packetizer, CLOCK_PACKETS + 1, 220, first_ts=44100)  # after a pause: a marker
+    assert resumed[0].marker and [_clocked(p)[0] is not None for p in resumed] == [True] * CLOCK_PACKETS + [False]
+    packetizer.clock_soon()
+    new_track = _contiguous(packetizer, CLOCK_PACKETS + 1, 220, first_ts=44100 + 220 * (CLOCK_PACKETS + 1))
+    assert [_clocked(p)[0] is not None for p in new_track] == [True] * CLOCK_PACKETS + [False]
+
+
+def test_the_clock_costs_20_bytes_on_a_packet_that_carries_it():
+    packetizer = Packetizer(L16_STEREO, SSRC, 0, 0, clock_origin_s=ORIGIN_S)
+    first, *_, plain = _contiguous(packetizer, CLOCK_PACKETS + 1, 220)
+    assert len(bytes(first)) - len(bytes(plain)) == 20
+    assert packetizer.octet_count == (CLOCK_PACKETS + 1) * 880  # payload only, as RFC 3550 counts it

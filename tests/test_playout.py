@@ -6,7 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from simulation import (LATENCY_S, PERIOD_FRAMES, WALL_OFFSET_S, Datagram, SoundCard, audible, broadcast,
-                        first_sound, largest_step, link, listener, play, receiver, sine_pcm, tone_pcm)
+                        first_sound, largest_step, link, listener, play, receiver, sine_pcm, tone_pcm,
+                        without_clock)
 
 from listener.jitter_buffer import Write
 from listener.playout import CLOCK_WAIT_S, LatencySource, Playout, PlayoutConfig
@@ -16,7 +17,9 @@ from listener.sender_clock import SenderClock
 from listener.station_lock import Stream
 from rtpwire.audio import L16_STEREO
 from rtpwire.nowplaying import NowPlaying
+from rtpwire.rapid_sync import LATENCY_ID, LATENCY_US
 from rtpwire.rtcp import App, SenderReport, compound, parse_compound
+from rtpwire.rtp import RtpPacket
 
 
 def stream() -> Stream:
@@ -62,12 +65,31 @@ def test_nothing_followed_plays_silence_of_exactly_the_frames_asked():
 
 # --- through the receiver ---------------------------------------------------------------------------------------
 
-def test_playout_waits_for_the_stations_clock():
-    """A listener joining mid-stream over a 10 ms link does not guess the schedule from the first arrival (10 ms
-    off): it stays silent, with no underrun, until the next sender report brings the station's clock, and plays
-    exactly on it from its first sample."""
+def test_a_joining_listener_plays_on_the_clock_its_packets_carry_before_the_next_report():
+    """A listener joining mid-stream over a 10 ms link plays the first packet it heard exactly when the station's
+    clock says, after the latency, without waiting for the next sender report (a second away) or guessing the
+    schedule from the first arrival (10 ms off): its packets carry the clock (RFC 6051)."""
     source = tone_pcm(3.0)
     r = receiver(now=1.0)
+    out = play(r, link(broadcast(source, start_s=0.1), delay_s=0.01), from_s=1.0, until_s=3.5)
+    heard = audible(out)
+    stats = r.stats(3.5)
+    first_heard_sent_s = 0.99  # the first packet to arrive after 1.0 s left 10 ms earlier
+    report_arrival_s = 1.1 + 0.01  # reports are sent every second from 0.1 s
+    assert first_sound(out) == pytest.approx((first_heard_sent_s + LATENCY_S - 1.0) * 44100, abs=PERIOD_FRAMES)
+    assert first_sound(out) < (report_arrival_s - 1.0) * 44100
+    assert stats["first_audio_ms"] == pytest.approx(first_sound(out) / 44.1, abs=0.1)
+    assert stats["underruns"] == stats["resyncs"] == 0
+    assert stats["samples_dropped"] == stats["samples_inserted"] == 0
+    assert np.array_equal(heard, source[-len(heard):])
+
+
+def test_playout_without_the_packets_clock_waits_for_the_stations_report():
+    """A listener that does not read the clock in packets (a description without it) joining mid-stream over a
+    10 ms link does not guess the schedule from the first arrival (10 ms off): it stays silent, with no underrun,
+    until the next sender report brings the station's clock, and plays exactly on it from its first sample."""
+    source = tone_pcm(3.0)
+    r = receiver(now=1.0, clock_in_packets=False)
     out = play(r, link(broadcast(source, start_s=0.1), delay_s=0.01), from_s=1.0, until_s=3.5)
     heard = audible(out)
     stats = r.stats(3.5)
@@ -79,12 +101,13 @@ def test_playout_waits_for_the_stations_clock():
 
 
 def test_without_reports_playout_starts_on_the_first_arrival_then_moves_to_the_first_report():
-    """A station whose reports are lost for a while (or a sender that sends none): after CLOCK_WAIT_S, playout
+    """A station whose reports are lost for a while (or a sender that sends none, nor its clock in its packets,
+    as ffmpeg): after CLOCK_WAIT_S, playout
     starts on the schedule guessed from the first arrival, as if it took no time, 10 ms off here; when a sender
     report finally gives the real clock, the position moves to it at once (one crossfaded resync) rather than
     being steered there sample by sample, and from then on playout is exact."""
     source = tone_pcm(5.0)
-    r = receiver(now=1.0)
+    r = receiver(now=1.0, clock_in_packets=False)
     arrivals = [d for d in link(broadcast(source, start_s=0.1), delay_s=0.01) if d.is_rtp or d.time_s > 3.0]
     out = play(r, arrivals, from_s=1.0, until_s=5.5)
     heard = audible(out)
@@ -160,10 +183,15 @@ def test_latency_shrinks_slowly_back_to_the_floor_when_jitter_falls():
 
 
 def announcing(datagrams: list[Datagram], from_s: float, latency_us: int) -> list[Datagram]:
-    """The datagrams with every RDIO packet sent from `from_s` on announcing `latency_us` instead."""
+    """The datagrams with every RDIO packet, and every RTP packet carrying the latency, sent from `from_s` on
+    announcing `latency_us` instead."""
     changed = []
     for d in datagrams:
-        if not d.is_rtp and d.time_s >= from_s:
+        if d.is_rtp and d.time_s >= from_s:
+            packet = RtpPacket.parse(d.data)
+            d = replace(d, data=bytes(replace(packet, extensions=tuple(
+                (i, LATENCY_US.pack(latency_us) if i == LATENCY_ID else data) for i, data in packet.extensions))))
+        elif not d.is_rtp and d.time_s >= from_s:
             packets = [NowPlaying.from_app(p) if isinstance(p, App) else p for p in parse_compound(d.data)]
             ssrc = next(p.ssrc for p in packets if isinstance(p, SenderReport))
             d = Datagram(d.time_s, False, compound(*(
@@ -208,9 +236,9 @@ def test_a_command_line_latency_overrides_the_station():
 def test_a_station_that_announces_nothing_leaves_the_default():
     """An older station: its RDIO packets carry no latency."""
     datagrams = link(broadcast(tone_pcm(1.0), start_s=0.1, latency_s=0.15))
-    old = [d if d.is_rtp else Datagram(d.time_s, False, compound(*(
+    old = without_clock([d if d.is_rtp else Datagram(d.time_s, False, compound(*(
         replace(NowPlaying.from_app(p), latency_us=None).to_app(p.ssrc) if isinstance(p, App) else p
-        for p in parse_compound(d.data)))) for d in datagrams]
+        for p in parse_compound(d.data)))) for d in datagrams])
     r = listener()
     out = play(r, old, until_s=1.4)
     assert first_sound(out) == round((0.1 + LATENCY_S) * 44100)
@@ -221,16 +249,17 @@ def test_a_station_that_announces_nothing_leaves_the_default():
 
 @pytest.mark.parametrize("announced_s", [0.15, 0.03])
 def test_a_late_joiner_plays_in_step_with_a_listener_there_from_the_start(announced_s):
-    """A listener joins mid-stream, over a link 10 ms slower than the first listener's. It waits for the next
-    report, which brings the station's clock and its latency, and plays from then on: the same sample at the
-    same instant as the first listener, with nothing to correct, and its measured offset is nothing."""
+    """A listener joins mid-stream, over a link 10 ms slower than the first listener's. The first packets it
+    hears bring the station's clock and its latency, and it plays from the first of them on, without waiting
+    for a report: the same sample at the same instant as the first listener, with nothing to correct, and its
+    measured offset is nothing."""
     source = tone_pcm(4.0)
     datagrams = broadcast(source, start_s=0.1, latency_s=announced_s)
     early, late = listener(), listener(now=1.0)
     heard_early = play(early, link(datagrams), until_s=4.0)
     heard_late = play(late, link(datagrams, delay_s=0.011), from_s=1.0, until_s=4.0)
-    report_arrival_s, first_heard_sent_s = 1.1 + 0.011, 0.99  # the first packet to arrive after it joined
-    expected_s = max(report_arrival_s, first_heard_sent_s + announced_s) - 1.0
+    first_heard_sent_s = 0.99  # the first packet to arrive after it joined
+    expected_s = first_heard_sent_s + announced_s - 1.0
     assert first_sound(heard_late) == pytest.approx(expected_s * 44100, abs=PERIOD_FRAMES)
     stats = late.stats(4.0)
     assert stats["latency_source"] == "station" and stats["latency_target_ms"] == announced_s * 1e3
@@ -267,6 +296,27 @@ def test_a_restarted_station_announcing_another_latency_is_followed_at_once():
     stats = r.stats(1.7)
     assert stats["latency_target_ms"] == 100 and stats["latency_samples_added"] == 0
     assert abs(stats["playout_offset_ms"]) <= 0.012
+
+
+@pytest.mark.parametrize("clock_in_packets, heard_s", [(True, 1.0 + LATENCY_S), (False, 2.0)])
+def test_a_killed_station_restarted_is_heard_its_latency_after_its_first_packet(clock_in_packets, heard_s):
+    """A station killed (no BYE) and started again 0.4 s later, as a new SSRC. Its first report goes out before
+    its first packet, while the listener still follows the old station, and is refused as a stranger's (left out
+    here): with the clock in its packets, the new station is heard its latency after its first packet; without,
+    only once its next report comes, a second later."""
+    first, second = tone_pcm(0.5, seed=1), tone_pcm(1.5, seed=2)
+    restarted = [d for d in broadcast(second, start_s=1.0, ssrc=2) if d.is_rtp or d.time_s >= 1.5]
+    datagrams = broadcast(first, start_s=0.1, ssrc=1, bye=False) + restarted
+    if not clock_in_packets:
+        datagrams = without_clock(datagrams)
+    r = listener()
+    out = play(r, link(sorted(datagrams, key=lambda d: d.time_s)), until_s=2.8)
+    after_kill = out[round(0.9 * 44100):]
+    assert first_sound(after_kill) == pytest.approx((heard_s - 0.9) * 44100, abs=PERIOD_FRAMES)
+    assert np.array_equal(audible(after_kill)[-44100 // 2:], second[-44100 // 2:])
+    stats = r.stats(2.8)
+    assert stats["source_changes"] == 1
+    assert stats["first_audio_after_packet_ms"] == pytest.approx((heard_s - 1.001) * 1e3, abs=PERIOD_FRAMES / 44.1)
 
 
 def test_a_drifting_card_shows_in_the_playout_offset():

@@ -25,6 +25,7 @@ from pulse import RATE, PulseServer, chord_pcm, locate, read_raw, stop_process
 pytestmark = pytest.mark.e2e
 
 BYTES_PER_SECOND = RATE * 4
+GAPS_PER_UNDERFLOW = 6  # `locate`'s 5 ms windows a device underflow silences: the stream's 30 ms buffer, at most
 
 
 @pytest.fixture
@@ -76,8 +77,12 @@ def test_listener_plays_the_piece_to_its_speaker(pulse, launcher, tmp_path):
     stats = json.loads((tmp_path / "listener.json").read_text())
     print(f"speaker: correlation {match.correlation:.5f}, gaps {match.gaps}, device latency "
           f"{stats['device_latency_ms']} ms, drift {stats['drift_ppm']} ppm, inserted {stats['samples_inserted']}, "
-          f"dropped {stats['samples_dropped']}, resyncs {stats['resyncs']}")
-    assert match.correlation > 0.99
+          f"dropped {stats['samples_dropped']}, resyncs {stats['resyncs']}, underflows {stats['device_underflows']}")
+    assert stats["underruns"] == 0 and stats["callback_errors"] == 0  # every sample handed over in time
+    if match.gaps == 0:
+        assert match.correlation > 0.99
+    else:  # the server ran dry (the writer kept from the CPU by a busy machine): silent only as long as it said
+        assert match.gaps <= GAPS_PER_UNDERFLOW * stats["device_underflows"]
     assert match.gaps == 0
     assert stats["underruns"] == 0 and stats["packets_lost"] == 0
     assert stats["output_device"] == f"PulseAudio {sink}"

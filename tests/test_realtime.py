@@ -3,7 +3,7 @@ where it does not."""
 
 import os
 
-import station.realtime as realtime
+import sound.realtime as realtime
 
 
 def test_done_silently_when_permitted(monkeypatch):

@@ -9,6 +9,7 @@ from rtpwire.audio import L16_STEREO
 from rtpwire.nowplaying import APP_NAME, DEFAULT_LATENCY_S, NowPlaying
 from rtpwire.rtcp import (NTP_UNIX_EPOCH_OFFSET_S, SDES_CNAME, SDES_NAME, App, Bye, SenderReport,
                           SourceDescription, ntp_from_unix, parse_compound, unix_from_ntp)
+from rtpwire.rapid_sync import CLOCK_ID, LATENCY_ID, packet_clock
 from station.packetizer import Packetizer
 from station.reporter import Reporter
 from station.schedule import Schedule
@@ -135,8 +136,8 @@ def test_app_announces_the_default_latency():
 @pytest.mark.parametrize("latency_s, latency_us", [(0.15, 150_000), (0.001, 1000), (1.0, 1_000_000),
                                                     (0.0605, 60_500)])
 def test_app_announces_the_station_latency(latency_s, latency_us):
-    packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=0, first_timestamp=FIRST_TS)
-    reporter = Reporter(packetizer, Schedule(START_S, L16_STEREO.rate, SPP), CNAME, NAME, latency_s=latency_s)
+    packetizer = Packetizer(L16_STEREO, SSRC, first_sequence=0, first_timestamp=FIRST_TS, latency_s=latency_s)
+    reporter = Reporter(packetizer, Schedule(START_S, L16_STEREO.rate, SPP), CNAME, NAME)
     app = parse_compound(reporter.report(102.0, WALL_S, NowPlaying(paused=True, title="x")))[2]
     assert NowPlaying.from_app(app) == NowPlaying(paused=True, title="x", latency_us=latency_us)
 
@@ -188,3 +189,19 @@ def test_bye_keeps_a_description():
     sdes = [p for p in packets if isinstance(p, SourceDescription)]
     assert len(sdes) == 1 and sdes[0].chunks[0].get(SDES_CNAME) == CNAME
     assert not any(isinstance(p, App) for p in packets)
+
+
+def test_the_sr_pairs_its_timestamp_with_the_time_the_packets_carry_for_it():
+    """The SR's pairing and the packets' (RFC 6051) agree to within an NTP unit or two: a listener switching
+    from one to the other moves nothing."""
+    schedule = Schedule(start_s=START_S, rate=L16_STEREO.rate, samples_per_packet=SPP)
+    wall_offset_s = WALL_S - START_S
+    packetizer = Packetizer(L16_STEREO, SSRC, 0, FIRST_TS, clock_origin_s=START_S + wall_offset_s)
+    reporter = Reporter(packetizer, schedule, cname=CNAME, name=NAME)
+    now = START_S + 2.000_013  # between two samples
+    sr = parse_compound(reporter.report(now, now + wall_offset_s, NowPlaying(False)))[0]
+    stream_ts = schedule.stream_ts_at(now)
+    packetizer.clock_soon()
+    ntp, _ = packet_clock(packetizer.packetize(np.zeros((SPP, 2), dtype=np.int16), stream_ts), CLOCK_ID, LATENCY_ID)
+    assert sr.rtp_timestamp == packetizer.rtp_timestamp(stream_ts)
+    assert abs(sr.ntp_timestamp - ntp) <= 2**32 * 1e-9  # a nanosecond

@@ -210,3 +210,53 @@ def test_extension_data_eaten_by_padding():
     # The extension claims one word; the only word after it is padding.
     with pytest.raises(WireError, match=r"^RTP header extension of 1 words truncated$"):
         RtpPacket.parse(h("b0 0a 0001 00000002 00000003 bede0001 00000004"))
+
+
+# --- one-byte header extensions (RFC 8285), as the station sends its clock -----------------------------------------
+
+GOLDEN_WITH_CLOCK = h("90 0a 0007 00000008 00000009 bede0004"  # X=1, one-byte form, 4 words
+                      "17 0102030405060708"  # ID 1, 8 bytes
+                      "23 000249f0"  # ID 2, 4 bytes
+                      "0000"  # padding to a word
+                      "ff00")
+
+
+def test_one_byte_extensions_golden():
+    packet = RtpPacket(payload_type=10, sequence=7, timestamp=8, ssrc=9, payload=b"\xff\x00",
+                       extensions=((1, h("0102030405060708")), (2, h("000249f0"))))
+    assert bytes(packet) == GOLDEN_WITH_CLOCK
+    assert RtpPacket.parse(GOLDEN_WITH_CLOCK) == packet
+    assert packet.extension(2) == h("000249f0") and packet.extension(3) is None
+
+
+def test_one_byte_extensions_after_csrc_and_before_padding():
+    packet = RtpPacket(payload_type=96, sequence=1, timestamp=2, ssrc=3, payload=b"abc", csrc=(0x0A0B0C0D,),
+                       extensions=((14, b"\x01"),))
+    data = bytearray(bytes(packet) + b"\x00\x00\x03")
+    data[0] |= 0x20  # P=1: the last byte counts the padding
+    assert RtpPacket.parse(bytes(data)) == packet
+
+
+def test_one_byte_extension_padding_bytes_and_stop_id():
+    data = h("90 0a 0007 00000008 00000009 bede0002 00 10 aa 00 f0 20 bbbb ff")
+    packet = RtpPacket.parse(data)
+    assert packet.extensions == ((1, b"\xaa"),)  # ID 15 stops: the element after it is not read
+    assert packet.payload == b"\xff"
+
+
+def test_a_truncated_extension_element_is_left_out_and_the_audio_kept():
+    data = h("90 0a 0007 00000008 00000009 bede0001 17 010203 ff00")  # ID 1 says 8 bytes, 3 follow
+    packet = RtpPacket.parse(data)
+    assert packet.extensions == () and packet.payload == b"\xff\x00"
+
+
+def test_two_byte_extensions_are_skipped():
+    data = h("90 0a 0007 00000008 00000009 10000001 0102aabb ff00")
+    packet = RtpPacket.parse(data)
+    assert packet.extensions == () and packet.payload == b"\xff\x00"
+
+
+@pytest.mark.parametrize("element", [(0, b"x"), (15, b"x"), (1, b""), (1, bytes(17))])
+def test_an_element_the_one_byte_form_cannot_hold_is_refused(element):
+    with pytest.raises(ValueError, match="IDs 1-14 and 1-16 bytes"):
+        bytes(RtpPacket(payload_type=10, sequence=0, timestamp=0, ssrc=0, extensions=(element,)))

@@ -312,3 +312,28 @@ def test_sdp_numbers_with_leading_zeros_still_read():
     description = StreamDescription.parse(with_media("m=audio 0005004 RTP/AVP 097", "a=rtpmap:097 L16/048000/02",
                                                      connection="c=IN IP4 239.255.1.2/001"))
     assert (description.port, description.fmt, description.ttl) == (5004, AudioFormat(48000, 2, 97), 1)
+
+
+def test_the_header_extensions_carrying_the_clock_round_trip():
+    description = StreamDescription(**{**_fields(OUR_STATION), "clock_extension_id": 1, "latency_extension_id": 2})
+    text = str(description)
+    assert "a=extmap:1 urn:ietf:params:rtp-hdrext:ntp-64\r\n" in text
+    assert "a=extmap:2 urn:x-multicast-radio:latency-us\r\n" in text
+    assert StreamDescription.parse(text) == description
+
+
+def test_an_extmap_with_a_direction_or_at_session_level_is_read():
+    text = with_media("a=extmap:7/recvonly urn:ietf:params:rtp-hdrext:ntp-64", "m=audio 5004 RTP/AVP 10")
+    assert StreamDescription.parse(text).clock_extension_id == 7
+    assert StreamDescription.parse(text).latency_extension_id is None
+
+
+def test_extensions_not_described_are_none():
+    assert (OUR_STATION.clock_extension_id, OUR_STATION.latency_extension_id) == (None, None)
+
+
+@pytest.mark.parametrize("element_id", ["0", "15", "256", "x"])
+def test_an_extmap_id_the_one_byte_form_cannot_carry_is_refused(element_id):
+    text = with_media("m=audio 5004 RTP/AVP 10", f"a=extmap:{element_id} urn:ietf:params:rtp-hdrext:ntp-64")
+    with pytest.raises(WireError, match="not a one-byte header extension ID"):
+        StreamDescription.parse(text)

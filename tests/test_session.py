@@ -2,6 +2,10 @@
 
 from collections import deque
 
+import numpy as np
+import pytest
+from simulation import audible, broadcast, link, receiver, tone_pcm
+
 from listener.receiver import Channel, Receiver, ReceiverConfig
 from listener.session import PACED_WAKE_S, PERIOD_S, Paced
 from rtpwire.audio import L16_STEREO
@@ -52,3 +56,32 @@ def test_the_paced_reading_replays_arrivals_and_deadlines_in_time_order():
     reads = [now for kind, now in receiver.log if kind == "read"]
     assert len(written) == len(reads) == round(2 * PACED_WAKE_S / PERIOD_S)
     assert reads[-1] < start_s + 2 * PACED_WAKE_S
+
+
+@pytest.mark.parametrize("samples_per_packet", [44, 220])
+def test_the_read_period_follows_a_low_latency_which_holds_bit_exact(samples_per_packet):
+    """At 10 ms of latency a 10 ms read would wait for packets the station has not sent yet; half the latency
+    does not: over a 0.5 ms link, 1 ms and 5 ms packets play bit-exact, with no underrun and no growth of the
+    latency."""
+    latency_s = 0.01
+    source = tone_pcm(1.0)
+    datagrams = link(broadcast(source, start_s=0.1, samples_per_packet=samples_per_packet, latency_s=latency_s),
+                     delay_s=0.0005)
+    r = receiver(latency_s=latency_s)
+    written: list[np.ndarray] = []
+    paced = Paced(r, lambda _data, _now: None, written.append, next_s=0.0, end_s=1.5)
+    waiting = deque((d.time_s, d.channel, d.data, ("127.0.0.1", 1)) for d in datagrams)
+    for wake_s in np.arange(0.0, 1.6, PACED_WAKE_S):
+        paced.catch_up(deque(a for a in waiting if a[0] <= wake_s), wake_s)
+        waiting = deque(a for a in waiting if a[0] > wake_s)
+    out = np.concatenate(written)
+    stats = r.stats(1.5)
+    assert stats["underruns"] == stats["packets_late"] == stats["latency_samples_added"] == 0
+    assert {len(w) for w in written} == {round(latency_s * 44100) // 2}
+    assert np.array_equal(audible(out), source)
+
+
+def test_the_read_period_is_10_ms_at_the_usual_latencies():
+    r = receiver(latency_s=0.08)
+    paced = Paced(r, lambda _data, _now: None, lambda _pcm: None, next_s=0.0, end_s=1.0)
+    assert paced.frames == round(PERIOD_S * 44100)

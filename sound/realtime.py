@@ -1,4 +1,6 @@
-"""Scheduling priority for the station, where the system permits it: the stream must not suffer from a busy machine.
+"""Scheduling priority where the system permits it: the stream must not suffer from a busy machine. The station's
+pacing thread and a listener's sound writer (whose device buffer of 30 ms runs dry if the thread waits its turn
+behind others) run under SCHED_FIFO.
 
 A packet sent late is late for every listener. At normal priority the station competes for the CPU with
 everything else on the machine, listeners on the same machine included: measured here, a hundred listeners on two
