@@ -18,13 +18,16 @@ import binascii
 import secrets
 from collections.abc import Callable
 
-import pylibsrtp
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from rtpwire.errors import WireError
 
+if TYPE_CHECKING:
+    import pylibsrtp
+
 MASTER_KEY_BYTES = 16 + 14  # AES-128 key and 112-bit salt
 AUTH_TAG_BYTES = 10  # HMAC-SHA1-80
-PROFILE = pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80
 INLINE = "inline:"
 
 
@@ -54,12 +57,25 @@ def parse_key(text: str) -> bytes:
     return key
 
 
+def _libsrtp() -> ModuleType:
+    """libsrtp's binding, loaded only by a run that has a key."""
+    import pylibsrtp
+
+    return pylibsrtp
+
+
+def _session(key: bytes, inbound: bool) -> pylibsrtp.Session:
+    """A libsrtp session of AES_CM_128_HMAC_SHA1_80 for any SSRC."""
+    policy = _libsrtp().Policy
+    ssrc_type = policy.SSRC_ANY_INBOUND if inbound else policy.SSRC_ANY_OUTBOUND
+    return _libsrtp().Session(policy(key=key, ssrc_type=ssrc_type, srtp_profile=policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+
+
 class SrtpSender:
     """Protects what one sender sends: RTP and RTCP under its SSRC."""
 
     def __init__(self, key: bytes) -> None:
-        self._session = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
-                                                           srtp_profile=PROFILE))
+        self._session = _session(key, inbound=False)
 
     def protect(self, rtp: bytes) -> bytes:
         return self._session.protect(rtp)
@@ -75,8 +91,8 @@ class SrtpReceiver:
     a packet of it has authenticated, so strangers' packets cannot make it grow."""
 
     def __init__(self, key: bytes) -> None:
-        self._session = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
-                                                           srtp_profile=PROFILE))
+        self._session = _session(key, inbound=True)
+        self._failure = _libsrtp().Error
         self.failed_authentication = 0
         self.replayed = 0
 
@@ -89,7 +105,7 @@ class SrtpReceiver:
     def _open(self, unprotect: Callable[[bytes], bytes], data: bytes, kind: str) -> bytes:
         try:
             return unprotect(data)
-        except pylibsrtp.Error as e:
+        except self._failure as e:
             if "replay" in str(e):
                 self.replayed += 1
                 raise WireError(f"{kind} packet replayed ({e})") from None

@@ -45,7 +45,6 @@ from station.reporter import Reporter
 from station.schedule import Schedule
 from station.serving import POLL_S
 from station.source import FileSource, NothingPlayable
-from station.terminal import PromptOptions, Vocabulary, run_console, toolbar_text
 from station.time_service import TimeService
 
 MAX_PAYLOAD_BYTES = 1200  # stays under any LAN's MTU with IP, UDP and RTP headers: never IP-fragmented
@@ -299,6 +298,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
     audience.start(broadcaster.stopping)
     if time_service is not None:
         time_service.start(broadcaster.stopping)
+    # the console's terminal library (prompt_toolkit: a tenth of a second to import) once the station is on the air
+    from station.terminal import PromptOptions, Vocabulary, run_console, toolbar_text
 
     def handle(line: str) -> str | None:
         try:

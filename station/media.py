@@ -6,8 +6,11 @@ station's process would hold the GIL and delay the packets being paced out meanw
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,8 @@ AUDIO_SUFFIXES = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".flac", ".m4a", ".aa
                   ".webm", ".mka"}
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+HEAD_S = 5.0  # a station starts on this much of its first track, decoded at once, while the whole decodes
 MAX_TRACK_S = 2 * 3600.0  # decoded, two hours are 1.3 GB of PCM: a longer file is refused, not swapped for
 
 
@@ -64,23 +69,25 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-def decode_file(path: Path, rate: int, channels: int) -> bytes:
-    """Raw native-endian s16 interleaved PCM of a file at `rate`/`channels`; MediaError if it cannot be."""
-    from pydub import AudioSegment  # imported in the decoding process only
+def decode_file(path: Path, rate: int, channels: int, head_s: float | None = None) -> bytes:
+    """Raw native-endian s16 interleaved PCM of a file at `rate`/`channels` (only its first `head_s` if given);
+    MediaError if it cannot be."""
+    from pydub import AudioSegment  # imported where decoding runs: the decoding process, and a starting station
     from pydub.exceptions import CouldntDecodeError
 
     if not os.access(path, os.R_OK):
         raise MediaError(f"{path}: cannot read (permission denied or missing)")
     if path.stat().st_size == 0:
         raise MediaError(f"{path}: empty file")
-    duration_s = _duration_s(path)
+    duration_s = None if head_s is not None else _duration_s(path)  # a head is short whatever the file's length
     if duration_s is not None and duration_s > MAX_TRACK_S:
         raise MediaError(f"{path}: too long to play ({duration_s / 3600:.1f} hours; at most "
                          f"{MAX_TRACK_S / 3600:g}: split it)")
     try:
         with path.open("rb") as file:  # a file, not a path: pydub then hands WAV to ffmpeg too, which converts
             # every format to the stream's rate and channels with its own resampler (none in Python)
-            segment = AudioSegment.from_file(file, parameters=["-ar", str(rate), "-ac", str(channels)])
+            segment = AudioSegment.from_file(file, parameters=["-ar", str(rate), "-ac", str(channels)],
+                                             duration=head_s)
     except CouldntDecodeError as e:
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else "unknown format"
         raise MediaError(f"{path}: not a playable audio file ({reason[:200]})") from None
@@ -103,15 +110,17 @@ def _duration_s(path: Path) -> float | None:
         return None
 
 
-def _detach_stdin() -> None:
-    """Runs first in the decoding process: its standard input, which ffmpeg inherits, becomes /dev/null.
-
-    ffmpeg reads a key from its stdin as it decodes, even from a pipe: without this, every track decoded
-    would eat a byte of the operator's piped commands (`PREV` arriving as `REV`).
-    """
+def _prepare_worker() -> None:
+    """Runs first in the decoding process. Its standard input, which ffmpeg inherits, becomes /dev/null: ffmpeg
+    reads a key from its stdin as it decodes, even from a pipe, and without this every track decoded would eat a
+    byte of the operator's piped commands (`PREV` arriving as `REV`). And on Linux it is sent SIGTERM when the
+    station dies: a station killed outright (SIGKILL, a crash) would otherwise leave it behind for good, as it
+    holds both ends of its own work queue and never sees the station go."""
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class MediaLoader:
@@ -120,10 +129,16 @@ class MediaLoader:
     def __init__(self, fmt: AudioFormat) -> None:
         self.fmt = fmt
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_detach_stdin)
+                                         initializer=_prepare_worker)
 
     def submit(self, path: Path) -> Future[bytes]:
         return self._pool.submit(decode_file, path, self.fmt.rate, self.fmt.channels)
+
+    def head(self, path: Path, head_s: float = HEAD_S) -> Track:
+        """The first `head_s` of a file, decoded here and now: what a station starts on while its worker process
+        (which takes a fifth of a second to start) decodes the whole; MediaError if it cannot be."""
+        raw = decode_file(path, self.fmt.rate, self.fmt.channels, head_s)
+        return Track(path, np.frombuffer(raw, dtype=PCM_DTYPE).reshape(-1, self.fmt.channels))
 
     def track(self, path: Path, future: Future[bytes]) -> Track:
         """The decoded track of a finished `submit`; MediaError if decoding failed."""
@@ -133,8 +148,7 @@ class MediaLoader:
             raise
         except Exception as e:  # a crashed worker or an unpicklable error: still one bad file, not a dead station
             raise MediaError(f"{path}: decoding failed ({type(e).__name__}: {e})") from None
-        pcm = np.frombuffer(raw, dtype=PCM_DTYPE).reshape(-1, self.fmt.channels)
-        return Track(path, pcm)
+        return Track(path, np.frombuffer(raw, dtype=PCM_DTYPE).reshape(-1, self.fmt.channels))
 
     def close(self) -> None:
         # wait=True: with wait=False, CPython's exit hook can race the pool's own shutdown and print a

@@ -1,6 +1,7 @@
 """The file source: the play queue (`station.queue`) played gaplessly, track after track.
 
-The next track is decoded while the current one plays, so the sender never waits on a decoder; a file that
+The station starts on the first seconds of its first track, decoded at once, while the whole decodes behind
+them. The next track is decoded while the current one plays, so the sender never waits on a decoder; a file that
 fails is reported by name, taken out of the queue and skipped. The decodes follow the queue: after an edit
 (NEXT, JUMP, REMOVE, MOVE, SHUFFLE…) a decode of a track that no longer comes next is dropped, and the one that
 does is started. A jump to a track not decoded yet leaves a short silence (no packets) while it decodes, rather
@@ -37,6 +38,7 @@ class FileSource:
         self._playing: Entry | None = None  # the entry `track` was decoded for
         self.position_samples = 0  # in the current entry; while it decodes, where it will start
         self._decoding: dict[Entry, Future[bytes]] = {}  # the current entry (if not `_playing`) and the next one
+        self._whole: Future[bytes] | None = None  # `track` is the head of `_playing`, whose whole decode this is
         self.finished = False  # the queue was played out (repeat off), or every file turned out unplayable
 
     @property
@@ -51,16 +53,19 @@ class FileSource:
         return self.position_samples / self._rate, entry.duration_s or 0.0
 
     def start(self) -> Track:
-        """Decode the first playable file, reporting the bad ones; NothingPlayable if there is none."""
+        """Decode the head of the first playable file (the whole goes on decoding behind it), reporting the bad
+        ones; NothingPlayable if there is none."""
         count = len(self.queue.entries)
         while (entry := self.queue.current) is not None:
+            whole = self._loader.submit(entry.path)
             try:
-                track = self._loader.track(entry.path, self._loader.submit(entry.path))
+                track = self._loader.head(entry.path)
             except MediaError as e:
+                whole.cancel()
                 self._report(str(e))
                 self.queue.drop(entry)
                 continue
-            self._begin(entry, track)
+            self._begin(entry, track, whole)
             return track
         raise NothingPlayable(f"nothing playable among {count} file(s)")
 
@@ -85,8 +90,12 @@ class FileSource:
         while (entry := self.queue.current) is not None:
             if entry is self._playing:
                 assert self.track is not None
+                if self._take_whole():
+                    continue
                 if self.position_samples < len(self.track.pcm):
                     return True
+                if self._whole is not None:
+                    return False  # the head played out before the whole came: a short silence
                 self.queue.advance()
                 self._moved()
                 continue
@@ -106,11 +115,33 @@ class FileSource:
         self.finished = True
         return False
 
-    def _begin(self, entry: Entry, track: Track) -> None:
-        self._playing, self.track = entry, track
-        entry.duration_s = track.duration_s(self._loader.fmt)
-        self.position_samples = min(self.position_samples, len(track.pcm))  # a SEEK made while it decoded
+    def _begin(self, entry: Entry, track: Track, whole: Future[bytes] | None = None) -> None:
+        """`track` plays for `entry`: all of it, or its head while `whole` decodes."""
+        if self._whole is not None:
+            self._whole.cancel()
+        self._playing, self.track, self._whole = entry, track, whole
+        if whole is None:
+            entry.duration_s = track.duration_s(self._loader.fmt)
+            self.position_samples = min(self.position_samples, len(track.pcm))  # a SEEK made while it decoded
         self._follow()
+
+    def _take_whole(self) -> bool:
+        """Once decoded, the whole track takes over from its head, where the head had got to (the same
+        samples); a file whose head decoded but not the whole is reported and skipped. Whether it happened."""
+        whole, entry = self._whole, self._playing
+        if whole is None or entry is None or not whole.done():
+            return False
+        self._whole = None
+        try:
+            track = self._loader.track(entry.path, whole)
+        except MediaError as e:
+            self._report(str(e))
+            self.queue.drop(entry)
+            self._playing = None
+            self._moved()
+            return True
+        self._begin(entry, track)
+        return True
 
     def _moved(self) -> None:
         """The queue's current entry changed (or restarts): play it from its start."""
@@ -133,6 +164,7 @@ class FileSource:
 
     def _note_durations(self) -> None:
         """Durations are known once decoded: the next track's too, before it plays."""
+        self._take_whole()
         for entry, future in self._decoding.items():
             if entry.duration_s is None and future.done() and not future.cancelled() and not future.exception():
                 entry.duration_s = self._loader.track(entry.path, future).duration_s(self._loader.fmt)
@@ -171,9 +203,10 @@ class FileSource:
     def seek(self, position_s: float) -> tuple[float, QueueItem]:
         """To `position_s` in the current track, clamped to the track (to its start only, while its length is
         not known); where it went."""
+        self._take_whole()
         entry = self.queue.require_current()
         target_samples = max(0, round(position_s * self._rate))
-        if entry is self._playing:
+        if entry is self._playing and self._whole is None:
             assert self.track is not None
             target_samples = min(target_samples, len(self.track.pcm))
         self.position_samples = target_samples

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from rtpwire.audio import L16_STEREO
-from station.media import MediaError, Track
+from station.media import HEAD_S, MediaError, Track
 from station.queue import PlayQueue, Repeat
 from station.source import FileSource
 
@@ -76,6 +76,15 @@ class FakeLoader:
         for waiting_name, future in [w for w in self._waiting if w[0] == name and not w[1].cancelled()]:
             self._waiting.remove((waiting_name, future))
             self._settle(waiting_name, future)
+
+    def head(self, path: Path, head_s: float = HEAD_S) -> Track:
+        """The first `head_s` of what the last submit of `path` decodes to, at once (MediaError as it)."""
+        outcome = self.outcomes[path.name]
+        if isinstance(outcome, list):
+            outcome = outcome[min(max(0, self._uses.get(path.name, 0) - 1), len(outcome) - 1)]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return Track(path, outcome[:round(head_s * RATE)])
 
     def track(self, path: Path, future: Future) -> Track:
         assert future.done(), f"track() called on {path.name} before it was decoded: the sender would block"

@@ -1,8 +1,10 @@
 """Real station and listener processes on loopback (127.0.0.1, TTL 1): what users run, end to end."""
 
 import json
+import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,6 +100,44 @@ def test_sigterm_sends_bye_and_exits_cleanly(launcher, tmp_path):
     stats = json.loads((tmp_path / "l.json").read_text())
     assert stats["state"] == "station left"
     assert stats["packets_received"] > 0 and stats["packets_lost"] == 0
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_station_killed_outright_leaves_no_decoder_behind(launcher, tmp_path):
+    """SIGKILL (or a crash) gives the station no chance to stop its decoding process: that process goes with it,
+    told by the kernel (PR_SET_PDEATHSIG), instead of lingering for good."""
+    station = launcher.start("station", str(write_wav(tmp_path / "loop.wav", noise_pcm(0.5))))
+    station.wait_for("on the air", stream="stdout")
+    decoders = _children(station.popen.pid)
+    assert decoders, "the station has its decoding process"
+    station.popen.kill()
+    station.popen.wait(5)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in decoders) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in decoders if _alive(pid)]
+    for pid in left:  # end what the test started, whatever the verdict
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the decoding process outlived the station"
 
 
 def test_console_commands_over_a_pipe(launcher, tmp_path):

@@ -118,6 +118,17 @@ def test_decode_wav_converts_to_stream_format(tmp_path):
     assert 8000 < np.abs(pcm).max() <= 10001  # the tone, not silence, not clipped
 
 
+@pytest.mark.parametrize("name", ["02-neon-arcade.mp3", "03-lantern-waltz.ogg"])
+def test_a_head_is_the_start_of_the_whole_to_the_sample(name):
+    """What a station starts on (the first seconds) is what the whole decode holds there, resampled to 48 kHz
+    too: the whole takes over from the head with no seam."""
+    path = ROOT / "media" / name
+    head = np.frombuffer(decode_file(path, 48000, 2, head_s=2.0), dtype=np.int16).reshape(-1, 2)
+    whole = np.frombuffer(decode_file(path, 48000, 2), dtype=np.int16).reshape(-1, 2)
+    assert abs(len(head) - 96000) <= 1 and len(whole) > 10 * len(head)  # pydub cuts to the millisecond
+    assert np.array_equal(head, whole[:len(head)])
+
+
 def test_decode_wav_already_in_stream_format_keeps_every_frame(tmp_path):
     path = _write_wav(tmp_path / "stereo.wav", rate=RATE, channels=2, frames=1000)
     raw = decode_file(path, RATE, 2)

@@ -171,10 +171,10 @@ def stop_and_read(listener: Proc, relay: Proc, tmp_path: Path, name: str) -> tup
 
 
 def test_listener_behind_a_lossy_jittery_relay_loses_exactly_what_the_relay_dropped(launcher, tmp_path):
-    """5 % loss and 20 ms of jitter for 20 s, the listener at its default 60 ms latency: every packet the relay
+    """5 % loss and 20 ms of jitter for 10 s, the listener at its default 60 ms latency: every packet the relay
     dropped is counted lost, the only samples missing from playout are those lost packets' (no late packet, no
     stall), and all of them are concealed."""
-    source = noise_pcm(20.0)
+    source = noise_pcm(10.0)
     packets = math.ceil(len(source) / SPP)
     dropped = relay_drops(Impairments(loss=0.05, jitter_ms=20, seed=8), packets)
     # The seed keeps the first packet and the last 100 ms, so that every loss is one the listener can know of:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from fake_media import RATE, FakeLoader, bad, make_source, pcm
 
+from station.media import HEAD_S
 from station.queue import PlayQueue, QueueError
 from station.source import PREVIOUS_WITHIN_S, FileSource, NothingPlayable
 
@@ -24,6 +25,42 @@ def test_start_returns_the_first_track_and_prefetches_the_next():
     assert loader.submitted == ["a.wav", "b.wav"]
     assert reports == []
     assert not source.finished
+
+
+def test_the_station_starts_on_the_head_and_the_whole_takes_over_where_it_got_to():
+    """The first track starts on its head, decoded at once, while the whole decodes; the whole takes over as soon
+    as it comes, at the same sample, and only then is the track's length known."""
+    whole = pcm(0, round(HEAD_S * RATE) + 500)
+    source, loader, _ = make_source({"a.wav": whole, "b.wav": pcm(0, 4)}, held={"a.wav"})
+    assert len(source.start().pcm) == round(HEAD_S * RATE)
+    played = [source.read(100) for _ in range(3)]
+    assert source.now().duration_s is None
+    loader.release("a.wav")
+    played += [source.read(1000) for _ in range(round(HEAD_S * RATE) // 1000)]
+    assert source.now().duration_s == len(whole) / RATE
+    assert np.array_equal(np.concatenate([p for p in played if p is not None]),
+                          whole[:300 + 1000 * (round(HEAD_S * RATE) // 1000)])
+
+
+def test_a_head_played_out_before_the_whole_came_is_a_short_silence_then_the_rest():
+    head_frames = round(HEAD_S * RATE)
+    whole = pcm(0, head_frames + 300)
+    source, loader, _ = make_source({"a.wav": whole, "b.wav": pcm(0, 4)}, held={"a.wav"})
+    source.start()
+    assert np.array_equal(source.read(head_frames), whole[:head_frames])
+    assert source.read(100) is None and not source.finished  # nothing to send yet: no packet, no track change
+    loader.release("a.wav")
+    assert np.array_equal(source.read(300), whole[head_frames:])
+
+
+def test_a_whole_that_fails_after_its_head_is_reported_and_skipped():
+    source, loader, reports = make_source({"a.wav": [pcm(0, 10), bad("/music/a.wav")], "b.wav": pcm(7, 4)},
+                                          held={"a.wav"})
+    source.start()
+    loader.outcomes["a.wav"] = bad("/music/a.wav")  # the whole decode fails where the head did not
+    loader.release("a.wav")
+    assert np.array_equal(source.read(4), pcm(7, 4))
+    assert reports[0] == str(bad("/music/a.wav"))
 
 
 def test_start_skips_bad_files_and_reports_them():

@@ -19,7 +19,7 @@ from pulse import RATE, PulseServer
 
 from bench.sync import CLICK_AMPLITUDE, CLICK_PERIOD_S, click_track, describe, measure_clicks, run
 
-SECONDS = 8.0  # of clicks judged: 32 clicks, and the whole test within half a minute
+SECONDS = 4.0  # of clicks judged: 16 clicks, and the whole test within a quarter of a minute
 # Measured with the listeners' libpulse output (`python -m bench.sync`): max 1-3 samples (0.02-0.07 ms), clean or
 # with one listener behind 20 ms of jitter; through PortAudio's ALSA plugin it was up to 1.5 ms, and 6 ms once.
 BOUND_MS = 1.0
