@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := ffmpeg portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins tmux libopus0
+TEST_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-good  # GStreamer: a peer in the interop tests only
 STAMP := $(VENV)/.installed
 FUZZ_EXAMPLES ?= 1000000
 
-.PHONY: install system-packages run listen test fuzz bench throughput clean help
+.PHONY: install system-packages test-packages run listen test fuzz bench throughput clean help
 
 help:
 	@echo "make run      install what is missing, then start the station on media/ with its console"
@@ -21,9 +22,9 @@ help:
 
 install: system-packages $(STAMP)
 
-# Installs only the Debian packages that are missing; apt-get update runs only when something must be installed.
-system-packages:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+# Installs only the Debian packages of $(1) that are missing; apt-get update runs only when something must be.
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -31,6 +32,13 @@ system-packages:
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+system-packages:
+	$(call install_missing,$(SYSTEM_PACKAGES))
+
+test-packages:
+	$(call install_missing,$(TEST_PACKAGES))
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +57,7 @@ listen: install
 # marks e2e, to keep them out of the fast part), on both cores; then the end-to-end tests alone, as their timing
 # (playout in step to a millisecond, a station's send error under 2 ms) needs the machine to itself. worksteal,
 # with the long tests first (tests/conftest.py): a worker left idle takes tests queued for the other.
-test: install
+test: install test-packages
 	status=0; \
 	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -n 2 --dist worksteal -m "not e2e or slow" || status=$$?; \
 	$(PY) -m pytest -q -m "e2e and not slow" || status=$$?; \
@@ -64,6 +72,7 @@ bench: install
 	$(PY) -m bench.network
 	$(PY) -m bench.opus
 	$(PY) -m bench.sync
+	$(PY) -m bench.start
 
 throughput: install
 	$(PY) -m throughput_testing

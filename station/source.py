@@ -117,7 +117,8 @@ class FileSource:
 
     def _begin(self, entry: Entry, track: Track, whole: Future[bytes] | None = None) -> None:
         """`track` plays for `entry`: all of it, or its head while `whole` decodes."""
-        if self._whole is not None:
+        if self._whole is not None and self._playing is not None:  # another track before the head's whole came
+            self._note_duration(self._playing, self._whole)
             self._whole.cancel()
         self._playing, self.track, self._whole = entry, track, whole
         if whole is None:
@@ -166,8 +167,11 @@ class FileSource:
         """Durations are known once decoded: the next track's too, before it plays."""
         self._take_whole()
         for entry, future in self._decoding.items():
-            if entry.duration_s is None and future.done() and not future.cancelled() and not future.exception():
-                entry.duration_s = self._loader.track(entry.path, future).duration_s(self._loader.fmt)
+            self._note_duration(entry, future)
+
+    def _note_duration(self, entry: Entry, future: Future[bytes]) -> None:
+        if entry.duration_s is None and future.done() and not future.cancelled() and not future.exception():
+            entry.duration_s = self._loader.track(entry.path, future).duration_s(self._loader.fmt)
 
     def _item(self, entry: Entry) -> QueueItem:
         self._note_durations()

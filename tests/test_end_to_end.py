@@ -207,6 +207,10 @@ def test_queue_commands_over_a_pipe(launcher):
     """An operator's session, scripted: the queue, transport and volume commands on the bundled music."""
     station = launcher.start("station", "media", stdin=True)
     station.wait_for("now playing: 01-tide-pool", stream="stdout")
+    deadline = time.monotonic() + 15  # the station starts on the first seconds of the track: its length comes once
+    while "01-tide-pool      0:25" not in station.stdout() and time.monotonic() < deadline:  # it is all decoded
+        station.send("QUEUE")
+        time.sleep(0.2)
     session = [
         ("QUEUE", "▶ 1. 01-tide-pool"),
         ("NEXT", "skipped to 2. 02-neon-arcade ("),

@@ -97,6 +97,40 @@ def test_ffmpeg_records_our_stream_bit_exact_through_our_sdp(launcher, programs,
     assert longest_gap == 0
 
 
+def test_the_stream_ffmpeg_records_carries_the_clock_in_header_extensions(launcher, programs, tmp_path):
+    """The packets ffmpeg plays bit-exact above carry RTP header extensions (the station's clock, RFC 6051), and
+    the SDP it reads says so: ffmpeg skips them, as RFC 3550 asks."""
+    with open_receiver(launcher.group, launcher.port, "127.0.0.1") as sock:
+        sock.settimeout(10)
+        launcher.start("station", "--once", "--sdp", str(tmp_path / "station.sdp"), "--no-sap",
+                       str(write_wav(tmp_path / "song.wav", noise_pcm(1.0, seed=3))))
+        first = sock.recv(2048)
+    assert first[0] & 0x10, "the station's first packet carries a header extension"
+    assert "a=extmap:1 urn:ietf:params:rtp-hdrext:ntp-64" in (tmp_path / "station.sdp").read_text()
+
+
+def test_gstreamer_records_our_stream_bit_exact_skipping_its_header_extensions(launcher, programs, tmp_path):
+    """GStreamer's own receiving pipeline (udpsrc, rtpjitterbuffer, rtpL16depay) plays our stream, the clock's
+    header extensions and all: what it recorded is the source's end, exactly."""
+    source = noise_pcm(3.0, seed=5)
+    recording = tmp_path / "gst.wav"
+    caps = "application/x-rtp,media=audio,clock-rate=44100,encoding-name=L16,encoding-params=2,channels=2,payload=10"
+    gst = programs.start("gst-launch-1.0", "-q", "-e", "udpsrc", f"address={launcher.group}", f"port={launcher.port}",
+                         "multicast-iface=lo", f"caps={caps}", "!", "rtpjitterbuffer", "latency=100", "!",
+                         "rtpL16depay", "!", "audioconvert", "!", "wavenc", "!", "filesink",
+                         f"location={recording}")
+    time.sleep(1.0)  # the pipeline joins the group
+    station = launcher.start("station", "--once", str(write_wav(tmp_path / "song.wav", source)))
+    assert station.popen.wait(30) == 0
+    time.sleep(0.5)  # the last packets through the jitter buffer
+    gst.send_signal(signal.SIGINT)  # -e: end of stream, so that wavenc writes the header's sizes
+    assert gst.wait(10) == 0
+    heard, longest_gap = audible_runs(read_wav(recording))
+    assert len(heard) > len(source) / 2, f"GStreamer recorded {len(heard)} of {len(source)} frames"
+    assert np.array_equal(heard, source[len(source) - len(heard):]), "GStreamer's recording differs from the source"
+    assert longest_gap == 0
+
+
 def test_ffmpeg_still_records_an_l16_stream_with_fec_bit_exact(launcher, programs, tmp_path):
     """With --fec the SDP has a second media line, the repair flow: ffmpeg, which knows no such thing, plays the
     audio line as before, bit for bit, and never sees a repair packet."""

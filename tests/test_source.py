@@ -53,6 +53,17 @@ def test_a_head_played_out_before_the_whole_came_is_a_short_silence_then_the_res
     assert np.array_equal(source.read(300), whole[head_frames:])
 
 
+def test_a_track_left_during_its_head_keeps_the_length_its_whole_found():
+    whole = pcm(0, round(HEAD_S * RATE) + 500)
+    source, loader, _ = make_source({"a.wav": whole, "b.wav": pcm(0, 4)}, held={"a.wav"})
+    source.start()
+    source.skip()  # NEXT at once, before the whole of the first track came
+    loader.release("a.wav")
+    assert np.array_equal(source.read(4), pcm(0, 4))  # b plays
+    loader.held.add("a.wav")  # back to the first track, decoding again: its length is known all the same
+    assert source.jump(0).duration_s == len(whole) / RATE
+
+
 def test_a_whole_that_fails_after_its_head_is_reported_and_skipped():
     source, loader, reports = make_source({"a.wav": [pcm(0, 10), bad("/music/a.wav")], "b.wav": pcm(7, 4)},
                                           held={"a.wav"})
