@@ -250,7 +250,8 @@ class Playout:
         pcm, filled = buffer.read(taken - change)
         if timeline.first_audio_s is None and filled.any():
             timeline.first_audio_s = now + (added + int(np.argmax(filled))) / fmt.rate
-            self.first_audio_s = self.first_audio_s or timeline.first_audio_s
+            if self.first_audio_s is None:
+                self.first_audio_s = timeline.first_audio_s
         missing = self._missing(stream, timeline, position, filled)
         if missing.any():
             self.underruns += 1
