@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import pyaudio
 
 from listener.receiver import Channel
 from rtpwire.audio import AudioFormat
@@ -122,14 +121,17 @@ class SpeakerOutput(Speaker):
 
     def __init__(self, fmt: AudioFormat, device: Device, feed: Callable[[], None], pull: Pull,
                  frames_per_buffer: int) -> None:
+        import pyaudio  # PortAudio is loaded only where it plays
+
         super().__init__(fmt, feed, pull)
         self.device = device
+        self._continue = pyaudio.paContinue
         self._stream = CallbackStream(device, fmt, "output", frames_per_buffer, self._callback, SPEAKER_ADVICE)
 
     def _callback(self, _in: bytes | None, frames: int, time_info: dict[str, float], _status: int) -> tuple[bytes, int]:
         now = time.monotonic()
         ahead_s = max(0.0, time_info["output_buffer_dac_time"] - time_info["current_time"])
-        return self._play(frames, now, now + ahead_s), pyaudio.paContinue
+        return self._play(frames, now, now + ahead_s), self._continue
 
 
 class PulseSpeakerOutput(Speaker):

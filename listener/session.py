@@ -12,7 +12,6 @@ import contextlib
 import functools
 import math
 import random
-import secrets
 import select
 import socket
 import threading
@@ -146,7 +145,7 @@ class Session:
                                                 clock_extension_id=config.clock_extension_id,
                                                 latency_extension_id=config.latency_extension_id),
                                  time.monotonic())
-        ssrc = secrets.randbits(32)
+        ssrc = random.SystemRandom().getrandbits(32)  # the OS's randomness, as `secrets`, without its OpenSSL
         reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
                                     session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
                                     time.monotonic(), random.Random())

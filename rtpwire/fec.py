@@ -32,12 +32,14 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-import zfec
+from typing import TYPE_CHECKING
 
 from rtpwire.errors import WireError
 from rtpwire.rtp import HEADER as RTP_HEADER
 from rtpwire.rtp import RtpPacket
+
+if TYPE_CHECKING:
+    import zfec
 
 HEADER = struct.Struct("!IIHBBB")  # source SSRC, first source timestamp, first source sequence, K, N, index
 LENGTH = struct.Struct("!H")  # a source datagram's length, before it in its symbol
@@ -119,12 +121,16 @@ def datagram_of(symbol: bytes) -> bytes:
 
 @lru_cache(maxsize=16)
 def _encoder(k: int, n: int) -> zfec.Encoder:
+    import zfec  # loaded by the first stream with FEC only
+
     return zfec.Encoder(k, n)
 
 
 @lru_cache(maxsize=16)
 def _decoder(k: int, n: int) -> zfec.Decoder:
     """zfec's tables for a code; a few are kept, since one costs up to a millisecond and a stream uses one."""
+    import zfec
+
     return zfec.Decoder(k, n)
 
 

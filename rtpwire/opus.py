@@ -16,12 +16,12 @@ libopus 1.3 to 1.6), which costs some fidelity in the low band for every packet,
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 
 import numpy as np
-import opuslib_next
-from opuslib_next.api import c_int16_pointer, libopus
-from opuslib_next.api.decoder import libopus_decode, packet_get_samples_per_frame
-from opuslib_next.api.info import strerror
 
 from rtpwire.audio import OPUS_RATE, PCM_DTYPE
 from rtpwire.errors import WireError
@@ -33,14 +33,38 @@ MAX_PACKET_BYTES = 1276  # a TOC byte and the largest frame RFC 6716 allows: lib
 _MAX_FRAMES_PER_PACKET = 48  # RFC 6716 3.2.5: 120 ms of 2.5 ms frames
 MAX_PACKET_SAMPLES = OPUS_RATE * 120 // 1000  # the most audio one packet holds (RFC 6716 3.2.5)
 
-_packet_parse = libopus.opus_packet_parse
-_packet_parse.argtypes = (ctypes.c_char_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
-                          ctypes.POINTER(ctypes.c_int16), ctypes.POINTER(ctypes.c_int))
-_packet_parse.restype = ctypes.c_int
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """What this module calls of libopus, through opuslib-next."""
+
+    module: ModuleType
+    c_int16_pointer: type
+    decode: Callable[..., int]
+    samples_per_frame: Callable[[bytes, int], int]
+    strerror: Callable[[int], bytes]
+    packet_parse: Callable[..., int]
+
+
+@cache
+def _opus() -> _Binding:
+    """libopus and its binding, loaded on first use: only a station or listener of Opus pays for them."""
+    import opuslib_next
+    from opuslib_next.api import c_int16_pointer, libopus
+    from opuslib_next.api.decoder import libopus_decode, packet_get_samples_per_frame
+    from opuslib_next.api.info import strerror
+
+    packet_parse = libopus.opus_packet_parse
+    packet_parse.argtypes = (ctypes.c_char_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
+                             ctypes.POINTER(ctypes.c_int16), ctypes.POINTER(ctypes.c_int))
+    packet_parse.restype = ctypes.c_int
+    return _Binding(opuslib_next, c_int16_pointer, libopus_decode, packet_get_samples_per_frame, strerror,
+                    packet_parse)
 
 
 def _library_message(code: int) -> str:
-    return strerror(code).decode("ascii", errors="replace")
+    return _opus().strerror(code).decode("ascii", errors="replace")
 
 
 def _parse(payload: bytes) -> tuple[int, int, int]:
@@ -51,7 +75,7 @@ def _parse(payload: bytes) -> tuple[int, int, int]:
         raise WireError("empty Opus packet")
     sizes = (ctypes.c_int16 * _MAX_FRAMES_PER_PACKET)()
     offset = ctypes.c_int()
-    frames = _packet_parse(payload, len(payload), None, None, sizes, ctypes.byref(offset))
+    frames = _opus().packet_parse(payload, len(payload), None, None, sizes, ctypes.byref(offset))
     if frames < 0:
         raise WireError(f"invalid Opus packet of {len(payload)} bytes (TOC 0x{payload[0]:02x}): "
                         f"{_library_message(frames)}")
@@ -61,7 +85,7 @@ def _parse(payload: bytes) -> tuple[int, int, int]:
 def packet_samples(payload: bytes) -> int:
     """The samples at 48 kHz a packet decodes to; raises WireError for an invalid packet."""
     frames, _, _ = _parse(payload)
-    return frames * packet_get_samples_per_frame(payload, OPUS_RATE)
+    return frames * _opus().samples_per_frame(payload, OPUS_RATE)
 
 
 def packet_has_fec(payload: bytes) -> bool:
@@ -75,7 +99,7 @@ def packet_has_fec(payload: bytes) -> bool:
     toc = payload[0]
     if toc >> 3 >= 16 or size == 0:  # configurations 16-31 are CELT only; an empty frame is a DTX gap
         return False
-    silk_frames = max(1, packet_get_samples_per_frame(payload, OPUS_RATE) // 960)
+    silk_frames = max(1, _opus().samples_per_frame(payload, OPUS_RATE) // 960)
     first = payload[offset]
     lbrr = (first >> (7 - silk_frames)) & 1
     if toc & 0x04:  # stereo: the side channel's flags follow the mid channel's
@@ -100,14 +124,15 @@ class OpusEncoder:
             raise ValueError(f"expected packet loss of {fec_percent} %: expected 0 to 100")
         self.channels = channels
         self.frame_samples = frame_samples
+        binding = _opus().module
         try:
-            self._encoder = opuslib_next.Encoder(OPUS_RATE, channels, opuslib_next.APPLICATION_AUDIO)
+            self._encoder = binding.Encoder(OPUS_RATE, channels, binding.APPLICATION_AUDIO)
             self._encoder.bitrate = bitrate_kbps * 1000
             self._encoder.vbr_constraint = 1
             if fec_percent:
                 self._encoder.inband_fec = 1
                 self._encoder.packet_loss_perc = fec_percent
-        except opuslib_next.OpusError as error:
+        except binding.OpusError as error:
             raise ValueError(f"Opus encoder for {channels} channels at {bitrate_kbps} kbit/s: {error}") from None
 
     @property
@@ -129,13 +154,14 @@ class OpusDecoder:
 
     def __init__(self, channels: int) -> None:
         self.channels = channels
-        self._decoder = opuslib_next.Decoder(OPUS_RATE, channels)
+        self._opus = _opus()
+        self._decoder = self._opus.module.Decoder(OPUS_RATE, channels)
         # decoded into one buffer, its pointer made once: numpy's ctypes pointer costs more than a copy out
         self._out = np.empty((MAX_PACKET_SAMPLES, channels), dtype=PCM_DTYPE)
-        self._out_pointer = self._out.ctypes.data_as(c_int16_pointer)
+        self._out_pointer = self._out.ctypes.data_as(self._opus.c_int16_pointer)
 
     def _decode(self, payload: bytes | None, frame_samples: int, fec: bool) -> np.ndarray:
-        decoded = libopus_decode(self._decoder.decoder_state, payload, len(payload) if payload else 0,
+        decoded = self._opus.decode(self._decoder.decoder_state, payload, len(payload) if payload else 0,
                                  self._out_pointer, frame_samples, int(fec))
         if decoded < 0:
             size = f"{len(payload)} bytes" if payload else "no data"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import secrets
 from collections.abc import Callable
 
 from types import ModuleType
@@ -37,6 +36,8 @@ class KeyFileError(ValueError):
 
 def generate_key() -> str:
     """A fresh master key and salt, in base64: what `python -m station --gen-key` prints."""
+    import secrets  # with hmac and OpenSSL behind it: only a new key needs it
+
     return base64.b64encode(secrets.token_bytes(MASTER_KEY_BYTES)).decode("ascii")
 
 

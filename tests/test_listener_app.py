@@ -1,6 +1,8 @@
 """The listener's command line: the latency bounds it hands the receiver, where the latency comes from, where the
 station's time service is, and how the stream is found."""
 
+import subprocess
+import sys
 
 import pytest
 from test_sdp import FFMPEG_44K_MONO, FFMPEG_48K_STEREO
@@ -113,3 +115,13 @@ def test_list_takes_the_scope_from_the_group():
 
 def test_station_by_name():
     assert parse_args(["--station", "Radio Alpha"]).station == "Radio Alpha"
+
+
+def test_a_listener_of_l16_loads_no_codec_fec_portaudio_or_openssl():
+    """What a listener of a plain stream never uses stays unloaded (libopus, zfec, PortAudio, OpenSSL behind
+    `secrets`): each costs resident memory in every one of a hundred listeners, and start-up time."""
+    code = ("import sys; import listener.app, listener.session, listener.outputs, listener.receiver; "
+            "print(' '.join(sorted(name for name in ('opuslib_next', 'zfec', 'pyaudio', '_hashlib', 'hmac') "
+            "if name in sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert loaded.stdout.split() == []
