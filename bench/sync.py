@@ -22,6 +22,7 @@ import json
 import random
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,10 +107,11 @@ class SyncRun:
 
 
 def run(pulse: PulseServer, launcher: Launcher, tmp_path: Path, seconds: float, listeners: int = 3,
-        jitter_ms: float = 0.0) -> SyncRun:
+        jitter_ms: float = 0.0, last_args: Sequence[str] = ()) -> SyncRun:
     """A station on the click track; `listeners` speakers on one sink of `pulse`, started `STAGGER_S` apart (the
-    last one behind a relay adding `jitter_ms` of jitter, if any); the clicks of `seconds` once all have settled.
-    Station and listeners run with their defaults (no --latency-ms), as a room of listeners would be set up.
+    last one behind a relay adding `jitter_ms` of jitter, if any, and given `last_args`); the clicks of `seconds`
+    once all have settled. Station and listeners run with their defaults (no --latency-ms), as a room of
+    listeners would be set up.
 
     Waits are counted in recorded audio, the sink's own clock; every process is stopped by its PID before this
     returns (the launcher's own cleanup is the backstop)."""
@@ -129,14 +131,15 @@ def run(pulse: PulseServer, launcher: Launcher, tmp_path: Path, seconds: float, 
             wait_for_frames(recording, RATE // 10, WAIT_SLACK_S)  # the monitor runs
             for i in range(listeners):
                 joined = recorded_frames(recording)
+                args = [*speaker, *last_args] if i == listeners - 1 else speaker
                 if i == listeners - 1 and jitter_ms:
                     listener, relay = start_behind_relay(launcher, tmp_path, "jittery",
-                                                         ["--jitter-ms", f"{jitter_ms:g}", "--seed", "1"], speaker)
+                                                         ["--jitter-ms", f"{jitter_ms:g}", "--seed", "1"], args)
                     players.append((listener, tmp_path / "jittery-listener.json"))
                     relays.append(relay)
                 else:
                     stats = tmp_path / f"listener{i}.json"
-                    players.append((launcher.start("listener", *speaker, "--stats-json", str(stats)), stats))
+                    players.append((launcher.start("listener", *args, "--stats-json", str(stats)), stats))
                 if i < listeners - 1:
                     wait_for_frames(recording, joined + round(STAGGER_S * RATE), STAGGER_S + WAIT_SLACK_S)
             start = joined + round(SETTLE_S * RATE)

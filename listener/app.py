@@ -11,6 +11,7 @@ from cli.arguments import DEFAULT_GROUP, DEFAULT_PORT, add_key_argument, add_net
 from listener.config import ListenerConfig
 from listener.discovery import LIST_S, StationNotFound, find_station, listen, station_table, where
 from listener.playout import LatencySource
+from listener.room import VOLUME_STEP, ChannelChoice
 from listener.session import Session, Sockets
 from listener.status import say
 from rtpwire.errors import WireError
@@ -72,6 +73,16 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser.add_argument("--max-latency-ms", type=ranged(float, 1, 2000),
                         help="the most the target grows to when the network's jitter needs it (default "
                              f"{DEFAULT_MAX_LATENCY_MS:g}, or the latency in use if that is more)")
+    parser.add_argument("--delay-ms", type=ranged(float, -1000, 1000), default=0.0, metavar="MS",
+                        help="play this much later than the other listeners (a speaker further away), or, "
+                             "negative, earlier (a sink that adds latency of its own), down to 1 ms after the "
+                             "station's clock; it stays exactly that far from them (default 0)")
+    parser.add_argument("--channel", choices=[choice.value for choice in ChannelChoice],
+                        help="play the stream's left or right channel on every output channel, or their average "
+                             "(mono), or both as sent (default: stereo; mono on a speaker with one channel)")
+    parser.add_argument("--volume", type=ranged(int, 0, 100), default=100, metavar="0-100",
+                        help="in percent of the stream's amplitude; 100 leaves the samples untouched (default). "
+                             f"On a terminal, + and - change it by {VOLUME_STEP} and m mutes")
     parser.add_argument("--time-sync", type=_host_port, metavar="HOST[:PORT]",
                         help="learn the station's clock from its time service at HOST (port: --port + 2 "
                              "unless given), for a listener on another machine whose clock is not kept in "
@@ -105,7 +116,9 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
                             device=args.device, duration_s=args.duration, latency_ms=latency_ms,
                             latency_source=latency_source, max_latency_ms=max_latency_ms,
                             stats_json=args.stats_json, quiet=args.quiet, time_sync_at=args.time_sync,
-                            station=args.station, list_stations=args.list, key=read_key(parser, args.key_file))
+                            station=args.station, list_stations=args.list, key=read_key(parser, args.key_file),
+                            delay_ms=args.delay_ms, volume=args.volume,
+                            channels=ChannelChoice(args.channel) if args.channel else None)
     if args.sdp is not None:
         config = config.joining(_read_sdp(parser, args.sdp))
     return config

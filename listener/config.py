@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from listener.playout import LatencySource
+from listener.room import ChannelChoice
 from rtpwire.audio import L16_STEREO, AudioFormat
 from rtpwire.fec import REPAIR_PORT_OFFSET
 from rtpwire.rapid_sync import CLOCK_ID, LATENCY_ID
@@ -35,6 +36,9 @@ class ListenerConfig:
     repair_port: int | None = None  # where its repair packets come, as its description says (None: the default)
     clock_extension_id: int | None = CLOCK_ID  # the header extensions carrying the station's clock and its
     latency_extension_id: int | None = LATENCY_ID  # latency (None: none): our station's, unless described
+    delay_ms: float = 0.0  # play this much later (- earlier) than the station's schedule
+    channels: ChannelChoice | None = None  # which channels play; None: stereo, or mono on a one-channel speaker
+    volume: int = 100  # percent of the stream's amplitude
 
     @property
     def time_sync(self) -> tuple[str, int] | None:

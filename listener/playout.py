@@ -9,7 +9,9 @@ Listeners are in step when they all use one latency: the station announces it (R
 otherwise on its command line adopts it. Station times map onto local ones through this host's wall clock, and,
 when the listener runs the time-sync exchange with the station, through the measured difference between the two
 hosts' clocks (`set_station_offset`). How far playout is from where a perfectly synchronized listener would be
-(the station's time of the sample plus the shared latency) is measured at every read: the playout offset.
+(the station's time of the sample plus the shared latency) is measured at every read: the playout offset. A
+listener asked for a delay (a speaker further away, a sink that adds its own latency) keeps that schedule shifted
+by it, and is measured against the shifted schedule.
 
 The target latency adapts to the network (`PlayoutDelay`), between the shared latency and a maximum. Samples that
 did not arrive in time are made up from the audio before them (`Concealer`), and still counted as missing, so loss
@@ -50,6 +52,7 @@ SYNC_SMOOTHING_S = 0.15
 SYNC_LEARNING_S = 30.0
 SYNC_MAX_CORRECTION = 0.005
 SYNC_STEP_S = 0.002  # a smoothed error this large is a step (a device's latency changed), jumped, not steered
+MIN_LATENCY_S = 0.001  # a negative delay brings playout no closer than this to the station's clock
 
 
 class LatencySource(Enum):
@@ -69,6 +72,7 @@ class PlayoutConfig:
     capacity_s: float  # jitter buffer size: the furthest ahead a packet may be and still be kept
     resync_s: float  # play position further than this from the schedule: jump to the schedule
     wall_offset_s: float  # local wall-clock minus local monotonic time: maps station times onto `now`
+    delay_s: float = 0.0  # this listener plays this much later (- earlier) than the schedule all others keep
 
 
 class Playout:
@@ -205,7 +209,7 @@ class Playout:
     def _scheduled_ts(self, stream: Stream, timeline: Timeline, now: float) -> int:
         """The timestamp that should be playing at local monotonic time `now`."""
         rate = self.config.fmt.rate
-        latency_s = self.delay.target_samples / rate
+        latency_s = self.delay.target_samples / rate + self.listener_delay_s
         if stream.clock.synchronized:
             ts = stream.clock.ts_at(self._station_time(now) - latency_s)
         else:  # until the first SR: as if the first packet had arrived the instant it was sent
@@ -260,7 +264,7 @@ class Playout:
             first_played_s = now + added / fmt.rate
             latency_s = self._station_time(first_played_s) - clock.wall_of(position)
             self.latency.add(latency_s)
-            self._measure_playout_offset(latency_s - self.delay.floor_samples / fmt.rate)
+            self._measure_playout_offset(latency_s - self.delay.floor_samples / fmt.rate - self.listener_delay_s)
         synthesize = missing
         if codec_concealed is not None:
             pcm[codec_concealed & ~missing & ~filled] = 0  # the codec's concealment over silence the station meant
@@ -295,6 +299,12 @@ class Playout:
     # --- what it knows ------------------------------------------------------------------------------------
 
     @property
+    def listener_delay_s(self) -> float:
+        """The delay asked for, or as much of a negative one as the shared latency leaves room for: samples
+        cannot play before they were sent."""
+        return max(self.config.delay_s, MIN_LATENCY_S - self.delay.floor_samples / self.config.fmt.rate)
+
+    @property
     def playout_offset_mean_s(self) -> float:
         count = self.playout_offset.count
         return self._playout_offset_total_s / count if count else 0.0
@@ -321,6 +331,7 @@ class Playout:
             "latency_target_ms": round(self.delay.target_samples / rate * 1e3, 3),
             "latency_shared_ms": round(self.delay.floor_samples / rate * 1e3, 3),
             "latency_source": self.latency_source.value,
+            "delay_ms": round(self.listener_delay_s * 1e3, 3),
             "latency_samples_added": self.delay.samples_added,
             "latency_samples_removed": self.delay.samples_removed,
             "latency_p99_ms": round(self.latency.percentile(0.99) * 1e3, 3),

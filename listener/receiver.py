@@ -66,13 +66,15 @@ class ReceiverConfig:
     wall_offset_s: float  # local wall-clock minus local monotonic time: maps station times onto `now`
     max_latency_s: float = 0.5  # the most the target adapts up to, however bad the network (or the shared latency)
     latency_source: LatencySource = LatencySource.COMMAND_LINE  # DEFAULT: the station's announcement replaces it
-    capacity_s: float = 3.0  # jitter buffer size: the furthest ahead a packet may be and still be kept
+    capacity_s: float = 3.0  # jitter buffer size: the furthest ahead a packet may be and still be kept (a delay's
+    # samples are kept that much longer, in a buffer that much larger)
     resync_s: float = 0.03  # play position further than this from the schedule: jump to the schedule
     srtp_key: bytes | None = None  # SRTP's master key and salt: nothing unauthenticated is played
     source_ip: str | None = None  # the station's address, if its announcement says: no other is listened to
     encrypted: bool = False  # the stream's description says it is SRTP: what tells an Opus stream heard keyless
     clock_extension_id: int | None = CLOCK_ID  # the RTP header extensions carrying the station's clock (RFC 6051)
     latency_extension_id: int | None = LATENCY_ID  # and its latency (`rtpwire.rapid_sync`); None: not read
+    delay_s: float = 0.0  # this listener plays this much later (- earlier) than the shared schedule
 
     def __post_init__(self) -> None:
         if not 0 < self.latency_s <= self.max_latency_s < self.capacity_s:
@@ -91,8 +93,8 @@ class Receiver:
         self.fec = FecDecoder()
         self.packets_rebuilt_late = 0  # rebuilt by FEC after their time: not played
         self.playout = Playout(PlayoutConfig(config.fmt, config.latency_s, config.max_latency_s,
-                                             config.latency_source, config.capacity_s, config.resync_s,
-                                             config.wall_offset_s))
+                                             config.latency_source, config.capacity_s + max(0.0, config.delay_s),
+                                             config.resync_s, config.wall_offset_s, config.delay_s))
         self.packets_malformed = 0
         self.last_wire_error = ""
 

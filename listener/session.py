@@ -25,10 +25,12 @@ import numpy as np
 
 from listener.clock_sync import ClockSync
 from listener.config import ListenerConfig
+from listener.keys import VolumeKeys
 from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, WavOutput, open_speaker
 from listener.playout import LatencySource
 from listener.receiver import Channel, Receiver, ReceiverConfig
 from listener.receiver_reports import ReceiverReporter
+from listener.room import ChannelChoice, Room, Volume
 from listener.station_link import Reports, TimeSync
 from listener.status import StatusPrinter, say
 from rtpwire.net import (Address, SealedSender, drain, enable_arrival_times, open_receiver, open_sender,
@@ -143,8 +145,10 @@ class Session:
                                                 latency_source=config.latency_source, srtp_key=config.key,
                                                 source_ip=config.source_ip, encrypted=config.encrypted,
                                                 clock_extension_id=config.clock_extension_id,
-                                                latency_extension_id=config.latency_extension_id),
+                                                latency_extension_id=config.latency_extension_id,
+                                                delay_s=config.delay_ms / 1000),
                                  time.monotonic())
+        self.room = Room(config.channels or ChannelChoice.STEREO, Volume(config.volume, fmt.rate))
         ssrc = random.SystemRandom().getrandbits(32)  # the OS's randomness, as `secrets`, without its OpenSSL
         reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
                                     session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
@@ -154,7 +158,8 @@ class Session:
         self.time_sync = (TimeSync(ClockSync(wall_offset_s), self.receiver, sockets.time)
                           if sockets.time is not None else None)
         self.stats = StatsFile(config.stats_json, self._figures)
-        self.status = StatusPrinter(config.quiet)
+        self.status = StatusPrinter(config.quiet, self.room)
+        self.keys = VolumeKeys(self.room.volume)
         self.stopping = threading.Event()  # set by a signal: end the run
         self._next_status_s = 0.0
 
@@ -169,6 +174,7 @@ class Session:
         try:
             output = self._choose_output()
             self._introduce(output)
+            self.keys.start()
             if output == "speaker":
                 extra_stats = self._play_speaker(end_s)
                 output = "null"  # the device stopped: go on receiving, and counting, without it
@@ -181,6 +187,7 @@ class Session:
             say(str(e))
             return EXIT_OUTPUT
         finally:
+            self.keys.close()
             self.status.close()
             self.reports.leave()
             self.sockets.close()
@@ -211,7 +218,8 @@ class Session:
 
     def _play_paced(self, sink: PacedOutput, end_s: float) -> None:
         """Wakes every PACED_WAKE_S and catches up (`Paced`); the last wake-up catches up to the end."""
-        paced = Paced(self.receiver, self.reports.on_rtcp, sink.write, next_s=time.monotonic(), end_s=end_s)
+        paced = Paced(self.receiver, self.reports.on_rtcp, lambda pcm: sink.write(self.room.apply(pcm)),
+                      next_s=time.monotonic(), end_s=end_s)
         self._next_status_s = time.monotonic()
         while True:
             now = time.monotonic()
@@ -236,7 +244,7 @@ class Session:
         """Plays until the end, or until the device stops pulling; the device's own figures."""
         inbox = Inbox()
         speaker = open_speaker(self.config.fmt, self.config.device,
-                               feed=functools.partial(_deliver, inbox, self.receiver), pull=self.receiver.read,
+                               feed=functools.partial(_deliver, inbox, self.receiver), pull=self._pull,
                                frames_per_buffer=self.config.fmt.samples_for(PERIOD_S))
         try:
             waited = [*self.sockets.stream] + ([self.sockets.time] if self.sockets.time else [])
@@ -252,6 +260,10 @@ class Session:
             speaker.close()
         _deliver(inbox, self.receiver)  # what the device did not live to take
         return speaker.stats()
+
+    def _pull(self, frames: int, now: float) -> np.ndarray:
+        """What a speaker plays: the receiver's samples, as this room wants them."""
+        return self.room.apply(self.receiver.read(frames, now))
 
     def _move_to(self, inbox: Inbox, readable: list[socket.socket]) -> None:
         """The datagrams that arrived, into the sound card's inbox (the reports count the RTCP members now)."""

@@ -12,6 +12,7 @@ import sys
 from enum import Enum
 
 from listener.receiver import Receiver, State
+from listener.room import Room
 
 SILENCE_HINT_S = 3.0  # nothing heard this long: say where we are listening
 
@@ -104,8 +105,9 @@ class StatusPrinter:
     """Refreshes one line in place on a terminal; elsewhere prints a line only when the state changes. With
     `quiet`, prints only why nothing plays (`ALWAYS_SAID`), once for each reason."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, room: Room | None = None) -> None:
         self._quiet = quiet
+        self._room = room  # its volume (keys change it) and channel, after the receiver's figures
         self._tty = sys.stderr.isatty()
         self._last_key = ""
         self._said: set[Silence] = set()
@@ -116,11 +118,12 @@ class StatusPrinter:
         if self._quiet:
             self._say_why_silent(receiver, now, where)
             return
-        key = status_key(receiver, now)
+        room = f" | {self._room.describe()}" if self._room is not None else ""
+        key = status_key(receiver, now) + room
         if self._tty:
-            print(f"\r\x1b[K{status_line(receiver, now, where)}", end="", file=sys.stderr, flush=True)
+            print(f"\r\x1b[K{status_line(receiver, now, where)}{room}", end="", file=sys.stderr, flush=True)
         elif key != self._last_key:
-            print(status_line(receiver, now, where), file=sys.stderr, flush=True)
+            print(status_line(receiver, now, where) + room, file=sys.stderr, flush=True)
         self._last_key = key
 
     def _say_why_silent(self, receiver: Receiver, now: float, where: str) -> None:

@@ -245,11 +245,11 @@ LATENCY_S = 0.06
 
 
 def receiver(now: float = 0.0, fmt: AudioFormat = L16_STEREO, latency_s: float = LATENCY_S,
-             clock_in_packets: bool = True) -> Receiver:
-    """A listener's receiver with the latency on its command line; `clock_in_packets` False: one that does not
-    read the station's clock from its packets, only from its reports."""
+             clock_in_packets: bool = True, delay_s: float = 0.0) -> Receiver:
+    """A listener's receiver with the latency on its command line (and its --delay-ms); `clock_in_packets` False:
+    one that does not read the station's clock from its packets, only from its reports."""
     return Receiver(ReceiverConfig(fmt, latency_s, WALL_OFFSET_S, clock_extension_id=CLOCK_ID if clock_in_packets
-                                   else None), now)
+                                   else None, delay_s=delay_s), now)
 
 
 def first_sound(pcm: np.ndarray) -> int:

@@ -209,6 +209,41 @@ def test_a_clean_stream_plays_with_no_playout_offset():
     assert r.playout.playout_offset.count > 50
 
 
+def test_a_delayed_listener_plays_every_sample_exactly_its_delay_later():
+    """--delay-ms 50: the same samples, 2205 frames later than a listener without one, measured against its own
+    shifted schedule (no playout offset)."""
+    datagrams = link(broadcast(tone_pcm(1.0), start_s=0.1))
+    plain, delayed = receiver(), receiver(delay_s=0.05)
+    heard, heard_later = play(plain, datagrams, until_s=1.4), play(delayed, datagrams, until_s=1.4)
+    assert first_sound(heard_later) - first_sound(heard) == 2205
+    assert np.array_equal(heard_later[2205:], heard[:-2205])
+    stats = delayed.stats(1.4)
+    assert stats["delay_ms"] == 50.0 and stats["playout_offset_p99_ms"] <= 0.02
+    assert stats["latency_ms"] == pytest.approx(LATENCY_S * 1e3 + 50, abs=0.02)
+
+
+def test_a_negative_delay_goes_no_closer_than_a_millisecond_to_the_station():
+    """Earlier than the others by up to the shared latency less 1 ms: samples cannot play before they are sent."""
+    datagrams = link(broadcast(tone_pcm(1.0), start_s=0.1))
+    plain = play(receiver(), datagrams, until_s=1.4)
+    r = receiver(delay_s=-0.02)
+    assert first_sound(plain) - first_sound(play(r, datagrams, until_s=1.4)) == 882
+    r = receiver(delay_s=-1.0)
+    assert r.stats(0.0)["delay_ms"] == 1 - LATENCY_S * 1e3
+    earlier = first_sound(plain) - first_sound(play(r, datagrams, until_s=1.4))
+    # 1 ms after the station's clock, a 1 ms link: the first read (10 ms) comes before the first packet
+    assert round((LATENCY_S - 0.001) * 44100) - PERIOD_FRAMES <= earlier < round((LATENCY_S - 0.001) * 44100)
+
+
+def test_a_delay_keeps_packets_that_much_further_ahead():
+    """A second's delay needs a second more of buffer: the packets it waits for are kept, none judged too far."""
+    r = receiver(delay_s=1.0)
+    heard = play(r, link(broadcast(tone_pcm(4.0), start_s=0.1)), until_s=4.5)
+    stats = r.stats(4.5)
+    assert stats["packets_too_far"] == 0 and stats["underruns"] == 0
+    assert first_sound(heard) == pytest.approx((0.1 + LATENCY_S + 1.0) * 44100, abs=PERIOD_FRAMES)
+
+
 def test_the_station_latency_is_adopted_before_anything_plays():
     """The station announces 150 ms in the report it sends before its first packet: the listener, given no
     --latency-ms, plays the first sample 150 ms after the station's clock produced it, bit-exact."""
