@@ -35,6 +35,8 @@ class ListenerConfig:
     repair_port: int | None = None  # where its repair packets come, as its description says (None: the default)
     clock_extension_id: int | None = CLOCK_ID  # the header extensions carrying the station's clock and its
     latency_extension_id: int | None = LATENCY_ID  # latency (None: none): our station's, unless described
+    name: str | None = None  # sent in the receiver reports' SDES NAME, for the station's LISTENERS
+    delay_ms: float = 0.0  # this listener's own delay, told in the reports (rtpwire.listener_delay) when not 0
 
     @property
     def time_sync(self) -> tuple[str, int] | None:
