@@ -17,6 +17,7 @@ from listener.status import say
 from rtpwire.errors import WireError
 from rtpwire.net import NetworkError
 from rtpwire.nowplaying import DEFAULT_LATENCY_S
+from rtpwire.rtcp import MAX_ITEM_BYTES
 from rtpwire.sdp import StreamDescription
 from sound.devices import list_devices
 
@@ -41,6 +42,17 @@ def _host_port(text: str) -> tuple[str, int | None]:
     return host, int(port)
 
 
+def _sdes_name(text: str) -> str:
+    """An argparse type: a name that fits in the SDES NAME item of the receiver reports, refused if it would be cut."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"a name is UTF-8 text; {text!r} is not") from None
+    if not 1 <= size <= MAX_ITEM_BYTES:
+        raise argparse.ArgumentTypeError(f"a name is 1 to {MAX_ITEM_BYTES} bytes of UTF-8, not {size}")
+    return text
+
+
 def parse_args(argv: list[str] | None = None) -> ListenerConfig:
     parser = argparse.ArgumentParser(
         prog="python -m listener",
@@ -57,6 +69,10 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
                              "group:port, format, now playing; and exit")
     parser.add_argument("--station", metavar="NAME",
                         help="join the station announced by this name (as --list shows it; letter case aside)")
+    parser.add_argument("--name", type=_sdes_name, metavar="NAME",
+                        help="this listener's name, sent with its receiver reports (RTCP SDES NAME) for the "
+                             f"station's LISTENERS, e.g. the room it plays in; UTF-8, at most {MAX_ITEM_BYTES} bytes "
+                             "(default: none, the station shows its CNAME only)")
     parser.add_argument("--output", type=_output, default="auto", metavar="speaker|null|FILE.wav",
                         help="play through the sound card, discard, or record exactly what would be played "
                              "(default: speaker if there is an output device, else null)")
@@ -117,7 +133,7 @@ def parse_args(argv: list[str] | None = None) -> ListenerConfig:
                             latency_source=latency_source, max_latency_ms=max_latency_ms,
                             stats_json=args.stats_json, quiet=args.quiet, time_sync_at=args.time_sync,
                             station=args.station, list_stations=args.list, key=read_key(parser, args.key_file),
-                            delay_ms=args.delay_ms, volume=args.volume,
+                            delay_ms=args.delay_ms, volume=args.volume, name=args.name,
                             channels=ChannelChoice(args.channel) if args.channel else None)
     if args.sdp is not None:
         config = config.joining(_read_sdp(parser, args.sdp))

@@ -36,9 +36,10 @@ class ListenerConfig:
     repair_port: int | None = None  # where its repair packets come, as its description says (None: the default)
     clock_extension_id: int | None = CLOCK_ID  # the header extensions carrying the station's clock and its
     latency_extension_id: int | None = LATENCY_ID  # latency (None: none): our station's, unless described
-    delay_ms: float = 0.0  # play this much later (- earlier) than the station's schedule
+    delay_ms: float = 0.0  # play this much later (- earlier) than the station's schedule; told in the reports
     channels: ChannelChoice | None = None  # which channels play; None: stereo, or mono on a one-channel speaker
     volume: int = 100  # percent of the stream's amplitude
+    name: str | None = None  # sent in the receiver reports' SDES NAME, for the station's LISTENERS
 
     @property
     def time_sync(self) -> tuple[str, int] | None:

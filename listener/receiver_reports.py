@@ -2,7 +2,8 @@
 
 Reports go to the whole group (RFC 3550 6): the station learns who listens and how well each one receives
 (its LISTENERS command), and the other listeners count them, so that every member reports less often as the
-audience grows and the reports stay within their share of the bandwidth.
+audience grows and the reports stay within their share of the bandwidth. The SDES chunk names the listener:
+its CNAME, the NAME it was given, and its own delay if it has one (`rtpwire.listener_delay`).
 """
 
 from __future__ import annotations
@@ -10,22 +11,30 @@ from __future__ import annotations
 import random
 
 from rtpwire.errors import WireError
+from rtpwire.listener_delay import delay_item
 from rtpwire.repair_report import RepairReport
-from rtpwire.rtcp import (SDES_CNAME, Bye, ReceiverReport, ReportBlock, SdesChunk, SourceDescription, compound,
-                          parse_compound)
+from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, Bye, ReceiverReport, ReportBlock, SdesChunk, SourceDescription,
+                          compound, parse_compound)
 from rtpwire.rtcp_timing import ReportTimer
 
 LEAVING = "listener quit"
 
 
 class ReceiverReporter:
-    """Builds the compound packets a listener sends, RR then SDES CNAME (RFC 3550 6.1), and says when."""
+    """Builds the compound packets a listener sends, RR then SDES (RFC 3550 6.1), and says when."""
 
     def __init__(self, ssrc: int, cname: str, session_bandwidth_bytes_per_s: float, now: float,
-                 rng: random.Random) -> None:
+                 rng: random.Random, name: str | None = None, delay_ms: float = 0.0) -> None:
+        """`name`: the NAME item, for the station's LISTENERS (none if None); `delay_ms`: this listener's own
+        delay, in a PRIV item when it is not 0."""
         self.ssrc = ssrc
         self.cname = cname
-        self._description = SourceDescription((SdesChunk(ssrc, ((SDES_CNAME, cname),)),))
+        items = [(SDES_CNAME, cname)]
+        if name:
+            items.append((SDES_NAME, name))
+        if delay_ms:
+            items.append(delay_item(delay_ms))
+        self._description = SourceDescription((SdesChunk(ssrc, tuple(items)),))
         probable_first = len(compound(ReceiverReport(ssrc, (ReportBlock(0, 0, 0, 0, 0, 0, 0),)), self._description))
         self._timer = ReportTimer(ssrc, session_bandwidth_bytes_per_s, probable_first, now, rng)
 

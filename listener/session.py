@@ -152,7 +152,7 @@ class Session:
         ssrc = random.SystemRandom().getrandbits(32)  # the OS's randomness, as `secrets`, without its OpenSSL
         reporter = ReceiverReporter(ssrc, f"listener-{ssrc:08x}@{socket.gethostname()}",
                                     session_bandwidth_bytes_per_s(fmt, fmt.samples_for(TYPICAL_PACKET_S)),
-                                    time.monotonic(), random.Random())
+                                    time.monotonic(), random.Random(), name=config.name, delay_ms=config.delay_ms)
         self.reports = Reports(reporter, self.receiver, sockets.reports if config.key is None
                                else SealedSender(sockets.reports, SrtpSender(config.key).protect_rtcp))
         self.time_sync = (TimeSync(ClockSync(wall_offset_s), self.receiver, sockets.time)

@@ -21,7 +21,8 @@ SSRC = struct.Struct("!I")
 MAX_COUNT = 31
 
 PT_SR, PT_RR, PT_SDES, PT_BYE, PT_APP = 200, 201, 202, 203, 204
-SDES_END, SDES_CNAME, SDES_NAME, SDES_NOTE = 0, 1, 2, 7
+SDES_END, SDES_CNAME, SDES_NAME, SDES_NOTE, SDES_PRIV = 0, 1, 2, 7, 8
+MAX_ITEM_BYTES = 255  # an SDES item's length is one byte
 
 NTP_UNIX_EPOCH_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
 COMPACT_UNITS_PER_S = 1 << 16  # RFC 3550's compact NTP format: 16.16 fixed-point seconds (LSR, DLSR)
@@ -51,6 +52,43 @@ def compact_duration(seconds: float) -> int:
 def utf8_prefix(text: str, max_bytes: int) -> bytes:
     """The UTF-8 encoding of `text` cut to at most `max_bytes` without splitting a character."""
     return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore").encode("utf-8")
+
+
+def priv_item(prefix: str, value: str) -> tuple[int, str]:
+    """An SDES PRIV item (RFC 3550 6.5.8): the prefix's length in one byte, the prefix, the value, both UTF-8.
+    Its text holds those bytes exactly (undecodable ones escaped), so that a prefix length of 128 or more survives
+    the round trip; one longer than the 255 bytes of an item is refused (ValueError) rather than cut."""
+    raw_prefix, raw_value = prefix.encode("utf-8"), value.encode("utf-8")
+    size = 1 + len(raw_prefix) + len(raw_value)
+    if size > MAX_ITEM_BYTES:
+        raise ValueError(f"an SDES PRIV item holds at most {MAX_ITEM_BYTES} bytes, not {size}")
+    return SDES_PRIV, (bytes((len(raw_prefix),)) + raw_prefix + raw_value).decode("utf-8", "surrogateescape")
+
+
+def parse_priv(text: str) -> tuple[str, str]:
+    """The prefix and value of a PRIV item's text (as `priv_item` makes it, or a parsed SDES chunk holds it)."""
+    raw = text.encode("utf-8", "surrogateescape")
+    if not raw:
+        raise WireError("RTCP SDES PRIV item is empty: no prefix length")
+    end = 1 + raw[0]
+    if end > len(raw):
+        raise WireError(f"RTCP SDES PRIV prefix of {raw[0]} bytes overruns the item's {len(raw) - 1}")
+    try:
+        return raw[1:end].decode("utf-8"), raw[end:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise WireError("RTCP SDES PRIV prefix or value is not UTF-8") from None
+
+
+def _item_bytes(kind: int, text: str) -> bytes:
+    """An SDES item's text on the wire: cut to what an item holds; a PRIV item's exact bytes (`priv_item`)."""
+    if kind == SDES_PRIV:
+        return text.encode("utf-8", "surrogateescape")[:MAX_ITEM_BYTES]
+    return utf8_prefix(text, MAX_ITEM_BYTES)
+
+
+def _item_text(kind: int, raw: bytes) -> str:
+    """What `_item_bytes` wrote: PRIV bytes kept exactly, other text with invalid UTF-8 replaced."""
+    return raw.decode("utf-8", "surrogateescape" if kind == SDES_PRIV else "replace")
 
 
 def _pad4(data: bytes) -> bytes:
@@ -150,7 +188,7 @@ class ReceiverReport:
 
 @dataclass(frozen=True, slots=True)
 class SdesChunk:
-    """The description items (CNAME, NAME, NOTE...) of one source, as (item type, text) pairs."""
+    """The description items (CNAME, NAME, NOTE, PRIV...) of one source, as (item type, text) pairs."""
 
     ssrc: int
     items: tuple[tuple[int, str], ...]
@@ -158,10 +196,24 @@ class SdesChunk:
     def get(self, item_type: int) -> str | None:
         return next((text for kind, text in self.items if kind == item_type), None)
 
+    def priv(self, prefix: str) -> str | None:
+        """The value of the first PRIV item with this prefix. Malformed PRIV items are skipped, not raised: they
+        can only be some other application's, and should not spoil the rest of the description."""
+        for kind, text in self.items:
+            if kind != SDES_PRIV:
+                continue
+            try:
+                found, value = parse_priv(text)
+            except WireError:
+                continue
+            if found == prefix:
+                return value
+        return None
+
     def __bytes__(self) -> bytes:
         out = bytearray(SSRC.pack(self.ssrc))
         for kind, text in self.items:
-            raw = utf8_prefix(text, 255)
+            raw = _item_bytes(kind, text)
             out += bytes((kind, len(raw))) + raw
         out.append(SDES_END)
         return _pad4(bytes(out))
@@ -194,7 +246,7 @@ class SourceDescription:
                 if offset + 2 > len(body) or offset + 2 + body[offset + 1] > len(body):
                     raise WireError(f"RTCP SDES item of type {kind} truncated")
                 length = body[offset + 1]
-                items.append((kind, body[offset + 2: offset + 2 + length].decode("utf-8", "replace")))
+                items.append((kind, _item_text(kind, body[offset + 2: offset + 2 + length])))
                 offset += 2 + length
             chunks.append(SdesChunk(ssrc, tuple(items)))
         return cls(tuple(chunks))

@@ -6,6 +6,9 @@ unplugged). The timeout is RFC 3550's five deterministic reporting intervals, bu
 member works its interval out from the members and packet sizes it has seen itself, so a listener's may be a
 little longer than ours, and a floor above 5 × 5 s keeps a listener that is still there from blinking out of the
 table, while one that vanished is gone within half a minute.
+
+Names come from strangers on the network: what the table shows of a CNAME or NAME is its printable characters
+only (no control characters, no terminal escapes, no line breaks), at most `MAX_SHOWN_CHARS` of them.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rtpwire.errors import WireError
+from rtpwire.listener_delay import reported_delay_ms
 from rtpwire.repair_report import APP_NAME as REPAIR_APP_NAME, RepairReport
-from rtpwire.rtcp import (SDES_CNAME, App, Bye, ReceiverReport, ReportBlock, SourceDescription, ntp_from_unix,
-                          parse_compound)
+from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, App, Bye, ReceiverReport, ReportBlock, SdesChunk,
+                          SourceDescription, ntp_from_unix, parse_compound)
 from rtpwire.rtcp_timing import RTCP_BANDWIDTH_FRACTION, averaged_rtcp_bytes, member_timeout_s
 from rtpwire.srtp import SrtpReceiver
 
 EXPIRY_FLOOR_S = 30.0
+MAX_SHOWN_CHARS = 40  # of a listener's CNAME or NAME: a table row stays one readable line
 NO_LISTENERS = "no listeners reporting (a listener appears with its first receiver report, seconds after joining)"
 
 
@@ -37,6 +42,8 @@ class Listener:
     last_report_s_ago: float
     round_trip_ms: float | None  # None until it has received a sender report
     fraction_unrecovered_pct: float | None = None  # lost after FEC, as the loss; None: it hears no repair packets
+    name: str = ""  # its SDES NAME ("": none)
+    delay_ms: float | None = None  # its own playout delay, as it reports it; None: it reports none
 
 
 @dataclass
@@ -46,6 +53,8 @@ class _Member:
     block: ReportBlock | None = None  # the latest report block about this station
     round_trip_s: float | None = None
     repair: RepairReport | None = None  # the latest post-repair report about this station
+    name: str = ""
+    delay_ms: float | None = None
 
 
 class Roster(Protocol):
@@ -77,8 +86,7 @@ class Audience:
         try:
             packets = parse_compound(self._srtp.unprotect_rtcp(data) if self._srtp is not None else data)
         except WireError as e:
-            self.malformed += 1
-            self.last_wire_error = str(e)
+            self._count_malformed(e)
             return
         self._avg_rtcp_bytes = averaged_rtcp_bytes(self._avg_rtcp_bytes, len(data))
         for packet in packets:
@@ -93,20 +101,36 @@ class Audience:
                 for chunk in packet.chunks:
                     described = self._members.get(chunk.ssrc)
                     if described is not None:
-                        described.cname = chunk.get(SDES_CNAME) or described.cname
+                        self._on_description(described, chunk)
             elif isinstance(packet, Bye):
                 for ssrc in packet.ssrcs:
                     self._members.pop(ssrc, None)
             elif isinstance(packet, App) and packet.name == REPAIR_APP_NAME:
                 self._on_repair_report(packet)
 
+    def _count_malformed(self, error: WireError) -> None:
+        self.malformed += 1
+        self.last_wire_error = str(error)
+
+    def _on_description(self, member: _Member, chunk: SdesChunk) -> None:
+        """An item a chunk leaves out keeps its last value: RFC 3550 6.3.9 lets a member send NAME (and the
+        others) less often than CNAME. A delay that is no number is counted as malformed and changes nothing."""
+        member.cname = _shown(chunk.get(SDES_CNAME)) or member.cname
+        member.name = _shown(chunk.get(SDES_NAME)) or member.name
+        try:
+            delay_ms = reported_delay_ms(chunk)
+        except WireError as e:
+            self._count_malformed(e)
+            return
+        if delay_ms is not None:
+            member.delay_ms = delay_ms
+
     def _on_repair_report(self, packet: App) -> None:
         member = self._members.get(packet.ssrc)
         try:
             report = RepairReport.from_app(packet)
         except WireError as e:
-            self.malformed += 1
-            self.last_wire_error = str(e)
+            self._count_malformed(e)
             return
         if member is not None and report.source_ssrc == self._own_ssrc:
             member.repair = report
@@ -141,6 +165,8 @@ class Audience:
             last_report_s_ago=now - member.last_report_s,
             round_trip_ms=member.round_trip_s * 1e3 if member.round_trip_s is not None else None,
             fraction_unrecovered_pct=member.repair.fraction_unrecovered_pct if member.repair else None,
+            name=member.name,
+            delay_ms=member.delay_ms,
         )
 
 
@@ -148,16 +174,23 @@ def format_listeners(entries: Sequence[Listener]) -> str:
     """The LISTENERS answer: one line per listener, in the order they joined."""
     if not entries:
         return NO_LISTENERS
-    header = ("SSRC", "CNAME", "LOSS", "AFTER FEC", "LOST", "JITTER", "RTT", "LAST REPORT")
-    rows = [(f"{e.ssrc:08x}", e.cname or "-", _figure(e.fraction_lost_pct, "{:.1f} %"),
+    header = ("SSRC", "NAME", "CNAME", "DELAY", "LOSS", "AFTER FEC", "LOST", "JITTER", "RTT", "LAST REPORT")
+    rows = [(f"{e.ssrc:08x}", e.name or "-", e.cname or "-", _figure(e.delay_ms, "{:+g} ms"),
+             _figure(e.fraction_lost_pct, "{:.1f} %"),
              _figure(e.fraction_unrecovered_pct, "{:.1f} %"), _figure(e.packets_lost, "{}"),
              _figure(e.jitter_ms, "{:.2f} ms"), _figure(e.round_trip_ms, "{:.2f} ms"),
              f"{e.last_report_s_ago:.1f} s ago") for e in entries]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
+    lines = ["  ".join(cell.ljust(width) if i < 3 else cell.rjust(width)
                        for i, (cell, width) in enumerate(zip(row, widths))) for row in [header, *rows]]
     count = f"{len(entries)} listener{'s' if len(entries) != 1 else ''}"
     return "\n".join([count, *lines])
+
+
+def _shown(text: str | None) -> str:
+    """What the table shows of a name a listener sent: its printable characters, cut to MAX_SHOWN_CHARS."""
+    printable = "".join(c for c in text or "" if c.isprintable()).strip()
+    return printable if len(printable) <= MAX_SHOWN_CHARS else printable[:MAX_SHOWN_CHARS - 1] + "…"
 
 
 def _figure(value: float | None, pattern: str) -> str:

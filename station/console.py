@@ -198,8 +198,9 @@ COMMANDS = {
     "FILES": CommandSpec("FILES", "back to the music files, where they were left"),
     "STATUS": CommandSpec("STATUS", "show what is playing, the queue's settings, where the station sends, and "
                                     "its timing figures"),
-    "LISTENERS": CommandSpec("LISTENERS", "the listeners sending receiver reports: loss, jitter, round trip and "
-                                          "when each last reported (a listener that stops reporting drops off)"),
+    "LISTENERS": CommandSpec("LISTENERS", "the listeners sending receiver reports: name, delay, loss, jitter, round "
+                                          "trip and when each last reported (a listener that stops reporting drops "
+                                          "off)"),
     "HELP": CommandSpec("HELP [COMMAND]", "list the commands, or tell about one", CommandName()),
     "QUIT": CommandSpec("QUIT", "send BYE to the listeners and stop the station"),
 }

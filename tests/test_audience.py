@@ -5,10 +5,11 @@ import pytest
 from rtpwire.audio import L16_STEREO
 from rtpwire.nowplaying import NowPlaying
 from rtpwire.repair_report import RepairReport
-from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, App, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport,
-                          SourceDescription, compound, ntp_from_unix)
+from rtpwire.listener_delay import DELAY_PREFIX, delay_item
+from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, SDES_PRIV, App, Bye, ReceiverReport, ReportBlock, SdesChunk,
+                          SenderReport, SourceDescription, compound, ntp_from_unix, priv_item)
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
-from station.audience import EXPIRY_FLOOR_S, NO_LISTENERS, Audience, Listener, format_listeners
+from station.audience import EXPIRY_FLOOR_S, MAX_SHOWN_CHARS, NO_LISTENERS, Audience, Listener, format_listeners
 
 STATION = 0x1234ABCD
 WALL_OFFSET_S = 1_800_000_000.0  # fake wall clock = fake monotonic clock + this
@@ -26,9 +27,12 @@ def block(about: int = STATION, **changes) -> ReportBlock:
     return ReportBlock(**fields)
 
 
-def report(ssrc: int, *blocks: ReportBlock, cname: str | None = None) -> bytes:
+def report(ssrc: int, *blocks: ReportBlock, cname: str | None = None,
+           items: tuple[tuple[int, str], ...] = ()) -> bytes:
+    """A listener's RR and SDES: its CNAME, then `items`."""
     cname = f"listener-{ssrc:08x}@host" if cname is None else cname
-    return compound(ReceiverReport(ssrc, blocks), SourceDescription((SdesChunk(ssrc, ((SDES_CNAME, cname),)),)))
+    return compound(ReceiverReport(ssrc, blocks),
+                    SourceDescription((SdesChunk(ssrc, ((SDES_CNAME, cname), *items)),)))
 
 
 def bye(ssrc: int) -> bytes:
@@ -119,6 +123,63 @@ def test_cname_from_sdes_even_if_it_comes_later():
     assert a.listeners(2.0)[0].cname == "alice@kitchen"
 
 
+def test_name_and_delay_from_sdes():
+    a = audience()
+    a.on_rtcp(report(0xA1, items=((SDES_NAME, "Kitchen"), delay_item(50))), 1.0)
+    a.on_rtcp(report(0xB2, items=((SDES_NAME, "Living room"), delay_item(-12.5))), 1.0)
+    a.on_rtcp(report(0xC3), 1.0)
+    assert [(e.name, e.delay_ms) for e in a.listeners(1.0)] == [("Kitchen", 50.0), ("Living room", -12.5), ("", None)]
+    assert a.malformed == 0
+
+
+def test_a_report_without_name_or_delay_keeps_the_last_ones():
+    """RFC 3550 6.3.9 lets a member send NAME less often than CNAME."""
+    a = audience()
+    a.on_rtcp(report(0xA1, items=((SDES_NAME, "Kitchen"), delay_item(50))), 1.0)
+    a.on_rtcp(report(0xA1), 6.0)
+    (entry,) = a.listeners(6.0)
+    assert (entry.name, entry.delay_ms) == ("Kitchen", 50.0)
+
+
+@pytest.mark.parametrize("value", ["fifty", "nan", "inf", "1e3", " 50", "5,0", "0x10", "", "٥٠"])
+def test_a_delay_that_is_no_decimal_is_counted_and_ignored(value):
+    a = audience()
+    a.on_rtcp(report(0xA1, items=(delay_item(20),)), 1.0)
+    a.on_rtcp(report(0xA1, items=((SDES_NAME, "Kitchen"), priv_item(DELAY_PREFIX, value))), 2.0)
+    (entry,) = a.listeners(2.0)
+    assert (entry.name, entry.delay_ms) == ("Kitchen", 20.0)
+    assert a.malformed == 1 and DELAY_PREFIX in a.last_wire_error
+
+
+@pytest.mark.parametrize("text", ["", "\x20x-delay-ms", "\x0ax-delay-ms\udcff", "\udcffx-delay-ms50"])
+def test_malformed_priv_items_are_skipped(text):
+    """An empty one, a prefix of 32 bytes in 10, a value that is no UTF-8, a prefix of 255 bytes in 12."""
+    a = audience()
+    a.on_rtcp(report(0xA1, items=((SDES_PRIV, text), (SDES_NAME, "Kitchen"))), 1.0)
+    (entry,) = a.listeners(1.0)
+    assert (entry.name, entry.delay_ms) == ("Kitchen", None)
+    assert a.malformed == 0
+
+
+def test_other_priv_items_are_not_the_delay():
+    a = audience()
+    a.on_rtcp(report(0xA1, items=(priv_item("x-other", "7"), delay_item(3))), 1.0)
+    assert a.listeners(1.0)[0].delay_ms == 3.0
+
+
+def test_hostile_names_are_shown_printable_and_bounded():
+    a = audience()
+    a.on_rtcp(report(0xA1, cname="evil\x1b[2J@host\r\n", items=((SDES_NAME, "Kit\nchen\u202e\x00\x7f"),)), 1.0)
+    a.on_rtcp(report(0xB2, items=((SDES_NAME, "L" * 255),)), 1.0)
+    a.on_rtcp(report(0xC3, items=((SDES_NAME, "\n\t\x1b"),)), 1.0)  # nothing printable: no name
+    first, long, blank = a.listeners(1.0)
+    assert (first.cname, first.name) == ("evil[2J@host", "Kitchen")
+    assert long.name == "L" * (MAX_SHOWN_CHARS - 1) + "…"
+    assert blank.name == ""
+    text = format_listeners([first, long, blank])
+    assert len(text.splitlines()) == 5 and all(c.isprintable() for line in text.splitlines() for c in line)
+
+
 def test_a_silent_listener_drops_off_after_the_timeout():
     a = audience()
     a.on_rtcp(report(0xA1), 0.0)
@@ -191,15 +252,27 @@ def test_format_lists_every_listener_in_aligned_columns():
     ]
     lines = format_listeners(entries).splitlines()
     assert lines[0] == "2 listeners"
-    assert lines[1].split() == ["SSRC", "CNAME", "LOSS", "AFTER", "FEC", "LOST", "JITTER", "RTT", "LAST", "REPORT"]
-    assert lines[2].split() == ["000000a1", "listener-000000a1@host", "25.0", "%", "0.4", "%", "12", "10.00", "ms",
-                                "0.31", "ms", "2.5", "s", "ago"]
-    assert lines[3].split() == ["000000b2", "bob@den", "-", "-", "-", "-", "-", "0.0", "s", "ago"]
+    assert lines[1].split() == ["SSRC", "NAME", "CNAME", "DELAY", "LOSS", "AFTER", "FEC", "LOST", "JITTER", "RTT",
+                                "LAST", "REPORT"]
+    assert lines[2].split() == ["000000a1", "-", "listener-000000a1@host", "-", "25.0", "%", "0.4", "%", "12",
+                                "10.00", "ms", "0.31", "ms", "2.5", "s", "ago"]
+    assert lines[3].split() == ["000000b2", "-", "bob@den", "-", "-", "-", "-", "-", "-", "0.0", "s", "ago"]
     assert len({len(line) for line in lines[1:]}) == 1  # right-aligned figures end in the same column
     assert lines[1].index("CNAME") == lines[2].index("listener") == lines[3].index("bob")
+
+
+def test_format_shows_names_and_signed_delays():
+    entries = [Listener(0xA1, "a@h", None, None, None, 1.0, None, name="Living room", delay_ms=50.0),
+               Listener(0xB2, "b@h", None, None, None, 1.0, None, name="Kitchen", delay_ms=-12.5),
+               Listener(0xC3, "c@h", None, None, None, 1.0, None)]
+    header, *rows = format_listeners(entries).splitlines()[1:]
+    assert [row[header.index("NAME"):header.index("CNAME")].rstrip() for row in rows] == ["Living room", "Kitchen",
+                                                                                         "-"]
+    delay_end = header.index("DELAY") + len("DELAY")  # right-aligned: every cell of the column ends there
+    assert [row[:delay_end].rsplit("  ", 1)[1].strip() for row in rows] == ["+50 ms", "-12.5 ms", "-"]
 
 
 def test_format_one_listener_without_a_cname():
     text = format_listeners([Listener(0xA1, "", 0.0, 0, 0.0, 1.0, None)])
     assert text.splitlines()[0] == "1 listener"
-    assert text.splitlines()[2].split()[1] == "-"
+    assert text.splitlines()[2].split()[1:3] == ["-", "-"]

@@ -117,6 +117,25 @@ def test_station_by_name():
     assert parse_args(["--station", "Radio Alpha"]).station == "Radio Alpha"
 
 
+def test_name_for_the_reports():
+    assert parse_args(["--name", "Living room"]).name == "Living room"
+    assert parse_args(["--name", "é" * 127]).name == "é" * 127  # 254 bytes
+    assert parse_args([]).name is None
+
+
+@pytest.mark.parametrize("name, message", [
+    ("x" * 256, "argument --name: a name is 1 to 255 bytes of UTF-8, not 256"),
+    ("é" * 128, "argument --name: a name is 1 to 255 bytes of UTF-8, not 256"),
+    ("", "argument --name: a name is 1 to 255 bytes of UTF-8, not 0"),
+    ("K\udce9che", "argument --name: a name is UTF-8 text; 'K\\udce9che' is not"),  # undecodable argv bytes
+])
+def test_a_name_that_does_not_fit_an_sdes_item_is_refused(name, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--name", name])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(message)
+
+
 def test_a_listener_of_l16_loads_no_codec_fec_portaudio_or_openssl():
     """What a listener of a plain stream never uses stays unloaded (libopus, zfec, PortAudio, OpenSSL behind
     `secrets`): each costs resident memory in every one of a hundred listeners, and start-up time."""

@@ -1,4 +1,5 @@
-"""Receiver reports end to end: real listeners on loopback appear in the station's LISTENERS, and leave it."""
+"""Receiver reports end to end: real listeners on loopback appear in the station's LISTENERS, by the names given
+them, and leave it."""
 
 import re
 import time
@@ -34,10 +35,18 @@ def latest_table(answers: str) -> list[str]:
     return lines[start + 2: start + 2 + int(lines[start].split()[0])]
 
 
-def test_three_listeners_appear_in_listeners_and_leave_with_bye(launcher, tmp_path):
+def names_by_cname(rows: list[str]) -> dict[str, str]:
+    """Each row's CNAME, and the NAME in the column before it."""
+    return {cname: name for name, cname in (re.match(r"[0-9a-f]{8}  (.+?) +(listener-\S+) ", row).groups()
+                                            for row in rows)}
+
+
+def test_three_listeners_appear_in_listeners_by_name_and_leave_with_bye(launcher, tmp_path):
     station = launcher.start("station", str(write_wav(tmp_path / "loop.wav", noise_pcm(1.0))), stdin=True)
     station.wait_for("now playing", stream="stdout")
-    listeners = [launcher.start("listener", "--output", "null") for _ in range(3)]
+    names = ["Kitchen", "Living room", None]
+    listeners = [launcher.start("listener", "--output", "null", *(("--name", name) if name else ()))
+                 for name in names]
     cnames = []
     for listener in listeners:
         listener.wait_for("reporting as")
@@ -45,9 +54,11 @@ def test_three_listeners_appear_in_listeners_and_leave_with_bye(launcher, tmp_pa
     assert len(set(cnames)) == 3 and all(cname.startswith("listener-") for cname in cnames)
 
     def all_three(answers: str) -> bool:
-        """The latest table lists every listener, each with reception figures about the station."""
+        """The latest table lists every listener by its name ("-" without one), each with reception figures
+        about the station."""
         rows = latest_table(answers)
-        return sorted(row.split()[1] for row in rows) == sorted(cnames) and all(" % " in row for row in rows)
+        return (names_by_cname(rows) == {cname: name or "-" for cname, name in zip(cnames, names)}
+                and all(" % " in row for row in rows))
 
     poll_listeners(station, all_three)
     for listener in listeners:

@@ -4,8 +4,9 @@ import random
 
 from listener.receiver_reports import LEAVING, ReceiverReporter
 from rtpwire.audio import L16_STEREO
-from rtpwire.rtcp import (SDES_CNAME, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport, SourceDescription,
-                          compound, parse_compound)
+from rtpwire.listener_delay import reported_delay_ms
+from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, SDES_PRIV, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport,
+                          SourceDescription, compound, parse_compound)
 from rtpwire.rtcp_timing import COMPENSATION, session_bandwidth_bytes_per_s
 
 SSRC = 0x0BADCAFE
@@ -29,6 +30,23 @@ def first_due(r: ReceiverReporter, start_s: float = 0.0, step_s: float = 0.01) -
 def test_report_is_an_rr_with_the_block_then_the_cname():
     packets = parse_compound(reporter().report(BLOCK, 1.0))
     assert packets == [ReceiverReport(SSRC, (BLOCK,)), SourceDescription((SdesChunk(SSRC, ((SDES_CNAME, CNAME),)),))]
+
+
+def test_a_named_listener_with_a_delay_sends_cname_name_then_priv():
+    r = ReceiverReporter(SSRC, CNAME, SESSION_BW, 0.0, random.Random(1), name="Living room", delay_ms=-12.5)
+    for data in (r.report(BLOCK, 1.0), r.bye(BLOCK)):
+        (chunk,) = parse_compound(data)[1].chunks
+        assert [kind for kind, _ in chunk.items] == [SDES_CNAME, SDES_NAME, SDES_PRIV]
+        assert (chunk.get(SDES_CNAME), chunk.get(SDES_NAME), reported_delay_ms(chunk)) == (CNAME, "Living room", -12.5)
+
+
+def test_no_name_item_without_a_name_and_no_priv_without_a_delay():
+    r = ReceiverReporter(SSRC, CNAME, SESSION_BW, 0.0, random.Random(1), name="Kitchen", delay_ms=0.0)
+    (chunk,) = parse_compound(r.report(BLOCK, 1.0))[1].chunks
+    assert chunk.items == ((SDES_CNAME, CNAME), (SDES_NAME, "Kitchen"))
+    r = ReceiverReporter(SSRC, CNAME, SESSION_BW, 0.0, random.Random(1), delay_ms=50)
+    (chunk,) = parse_compound(r.report(BLOCK, 1.0))[1].chunks
+    assert chunk.get(SDES_NAME) is None and reported_delay_ms(chunk) == 50
 
 
 def test_report_without_a_block_is_an_empty_rr():

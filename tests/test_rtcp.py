@@ -9,8 +9,9 @@ import pytest
 
 from rtpwire.errors import WireError
 from rtpwire.rtcp import (NTP_UNIX_EPOCH_OFFSET_S, PT_APP, PT_BYE, PT_RR, PT_SDES, PT_SR, SDES_CNAME, SDES_NAME,
-                          SDES_NOTE, App, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport,
-                          SourceDescription, compound, ntp_from_unix, parse_compound, unix_from_ntp)
+                          SDES_NOTE, SDES_PRIV, App, Bye, ReceiverReport, ReportBlock, SdesChunk, SenderReport,
+                          SourceDescription, compound, ntp_from_unix, parse_compound, parse_priv, priv_item,
+                          unix_from_ntp)
 
 
 def h(text: str) -> bytes:
@@ -254,6 +255,65 @@ def test_sdes_invalid_utf8_replaced_not_raised():
     data = h("81 ca 0003 00000001 02 02 fffe 00 000000")
     (parsed,) = parse_compound(data)
     assert parsed.chunks[0].get(SDES_NAME) == "\ufffd\ufffd"
+
+
+# --- SDES PRIV (RFC 3550 6.5.8) ------------------------------------------------------------------------------
+
+# SDES, SC=1: SSRC, PRIV (type 8, length 6: prefix length 3, "x-d", value "50"), ending on a word: a null word.
+GOLDEN_SDES_PRIV = h("81 ca 0004 11223344 08 06 03 782d64 3530 00000000")
+
+
+def test_golden_priv():
+    sdes = SourceDescription((SdesChunk(0x11223344, (priv_item("x-d", "50"),)),))
+    assert bytes(sdes) == GOLDEN_SDES_PRIV
+    (parsed,) = parse_compound(GOLDEN_SDES_PRIV)
+    assert parsed == sdes
+    assert parse_priv(parsed.chunks[0].get(SDES_PRIV)) == ("x-d", "50")
+    assert parsed.chunks[0].priv("x-d") == "50"
+
+
+@pytest.mark.parametrize("prefix, value", [("x-delay-ms", "-12.5"), ("p", ""), ("", "v"), ("préfixe", "välue 📻"),
+                                           ("p" * 200, "v" * 54), ("p" * 254, "")])
+def test_priv_round_trip(prefix, value):
+    """Prefix lengths of 128 and more are one byte that is no UTF-8 on its own: they come back all the same."""
+    chunk = SdesChunk(7, ((SDES_CNAME, "c"), priv_item(prefix, value), (SDES_NAME, "n")))
+    (parsed,) = parse_compound(bytes(SourceDescription((chunk,))))
+    assert parsed.chunks == (chunk,)
+    assert parse_priv(parsed.chunks[0].get(SDES_PRIV)) == (prefix, value)
+    assert parsed.chunks[0].get(SDES_NAME) == "n"
+
+
+@pytest.mark.parametrize("prefix, value", [("p" * 200, "v" * 55), ("p" * 255, ""), ("p" * 300, "")])
+def test_priv_item_that_does_not_fit_is_refused(prefix, value):
+    with pytest.raises(ValueError, match=r"^an SDES PRIV item holds at most 255 bytes, not \d+$"):
+        priv_item(prefix, value)
+
+
+@pytest.mark.parametrize("item, message", [
+    ("08 00", "RTCP SDES PRIV item is empty: no prefix length"),
+    ("08 04 05 616263", "RTCP SDES PRIV prefix of 5 bytes overruns the item's 3"),
+    ("08 03 ff 6162", "RTCP SDES PRIV prefix of 255 bytes overruns the item's 2"),
+    ("08 03 01 61 ff", "RTCP SDES PRIV prefix or value is not UTF-8"),
+    ("08 03 02 c3 61", "RTCP SDES PRIV prefix or value is not UTF-8"),
+])
+def test_malformed_priv(item, message):
+    """The packet parses (an item we may not understand spoils no report); reading the PRIV item raises."""
+    chunk_bytes = h("11223344" + item + "00")  # SSRC, the item, the end marker
+    chunk_bytes += bytes(-len(chunk_bytes) % 4)
+    (parsed,) = parse_compound(h("81 ca") + (len(chunk_bytes) // 4).to_bytes(2, "big") + chunk_bytes)
+    (chunk,) = parsed.chunks
+    with pytest.raises(WireError, match=rf"^{message}$"):
+        parse_priv(chunk.get(SDES_PRIV))
+    assert chunk.priv("a") is None
+
+
+def test_priv_lookup_by_prefix_skips_malformed_and_other_prefixes():
+    chunk = SdesChunk(1, ((SDES_PRIV, ""), priv_item("x-other", "1"), (SDES_NOTE, "\x02ab"), priv_item("ab", "2"),
+                          priv_item("ab", "3")))
+    (parsed,) = parse_compound(bytes(SourceDescription((chunk,))))
+    assert parsed.chunks[0].priv("ab") == "2"  # the first, and only from a PRIV item
+    assert parsed.chunks[0].priv("x-other") == "1"
+    assert parsed.chunks[0].priv("x-none") is None
 
 
 # --- BYE and APP ---------------------------------------------------------------------------------------------
