@@ -9,8 +9,10 @@ PortAudio callback stream, whose reports through the ALSA pulse plugin wander by
 from __future__ import annotations
 
 import queue
+import threading
 import time
 import wave
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -77,6 +79,10 @@ class Speaker:
     A pull does no I/O and no logging, and never raises: an unexpected error yields silence and is counted. It
     notes when it ran and how far ahead of the DAC it writes, so the listener can tell a device that stopped
     pulling, and report the latency the device adds.
+
+    Until `start`, the pulls are silence and leave the receiver alone: a speaker opened again while the session's
+    own loop still reads the receiver takes over only once the datagrams that arrived as it opened are in its
+    queue; otherwise its first pulls would miss them, and the packets, handed over late, would raise the latency.
     """
 
     device: Device | PulseSink
@@ -89,44 +95,58 @@ class Speaker:
         self.callback_errors = 0
         self.last_callback_s = time.monotonic()
         self.device_latency = Histogram(resolution_s=1e-4, limit_s=5.0)
+        self.read_until_s = 0.0  # the DAC time where the samples it read from the receiver end
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        """The pulls feed and read the receiver from now on."""
+        self._started.set()
 
     def _play(self, frames: int, now: float, dac_s: float) -> bytes:
         try:
             self.last_callback_s = now
             self.device_latency.add(dac_s - now)
-            self._feed()
-            return self._pull(frames, dac_s).astype("<i2", copy=False).tobytes()
+            if self._started.is_set():
+                self._feed()
+                pcm = self._pull(frames, dac_s)
+                self.read_until_s = dac_s + frames / self._fmt.rate
+                return pcm.astype("<i2", copy=False).tobytes()
         except Exception:
             self.callback_errors += 1
-            return bytes(frames * self._fmt.bytes_per_frame)
+        return bytes(frames * self._fmt.bytes_per_frame)  # silence: not started yet, or an error
 
     def stalled(self, now: float, patience_s: float = 5.0) -> bool:
         """The device stopped pulling: its stream ended, or no pull came for `patience_s` (PulseAudio may take
         two seconds to start pulling from a new stream on an idle sink)."""
         return not self._stream.is_active() or now - self.last_callback_s > patience_s
 
+    def counts(self) -> dict[str, int]:
+        """What went wrong, counted: the figures that add up over the speaker's lives (`SpeakerLives`)."""
+        return {"callback_errors": self.callback_errors}
+
     def stats(self) -> dict[str, object]:
         return {
             "output_device": self.device.describe(),
             "device_latency_ms": round(self.device_latency.mean_s * 1e3, 2),
-            "callback_errors": self.callback_errors,
-        }
+        } | self.counts()
 
     def close(self) -> None:
         self._stream.close()
 
 
 class SpeakerOutput(Speaker):
-    """A PyAudio callback stream: PortAudio's thread pulls, at the DAC time PortAudio reports."""
+    """A PyAudio callback stream on the device `device` names (None: the default one), as `find_device` finds it
+    (DeviceError if there is none): PortAudio's thread pulls, at the DAC time PortAudio reports."""
 
-    def __init__(self, fmt: AudioFormat, device: Device, feed: Callable[[], None], pull: Pull,
+    def __init__(self, fmt: AudioFormat, device: str | None, feed: Callable[[], None], pull: Pull,
                  frames_per_buffer: int) -> None:
         import pyaudio  # PortAudio is loaded only where it plays
 
         super().__init__(fmt, feed, pull)
-        self.device = device
+        self.device = find_device(device, "output", SPEAKER_ADVICE)
         self._continue = pyaudio.paContinue
-        self._stream = CallbackStream(device, fmt, "output", frames_per_buffer, self._callback, SPEAKER_ADVICE)
+        self._stream = CallbackStream(self.device, fmt, "output", frames_per_buffer, self._callback,
+                                      SPEAKER_ADVICE)
 
     def _callback(self, _in: bytes | None, frames: int, time_info: dict[str, float], _status: int) -> tuple[bytes, int]:
         now = time.monotonic()
@@ -149,27 +169,61 @@ class PulseSpeakerOutput(Speaker):
     def _fill(self, frames: int, dac_s: float) -> bytes:
         return self._play(frames, time.monotonic(), dac_s)
 
-    def stats(self) -> dict[str, object]:
+    def counts(self) -> dict[str, int]:
         """Also what bears on the timing: the stream running dry, and the fit of its timing starting afresh."""
-        return super().stats() | {
+        return {
             "callback_errors": self.callback_errors + self._stream.errors,
             "device_underflows": self._stream.underflows,
             "device_timing_restarts": self._stream.clock.restarts,
-            "output_realtime": self._stream.priority_note is None,
         }
+
+    def stats(self) -> dict[str, object]:
+        return super().stats() | {"output_realtime": self._stream.priority_note is None}
 
 
 def open_speaker(fmt: AudioFormat, device: str | None, feed: Callable[[], None], pull: Pull,
-                 frames_per_buffer: int) -> Speaker:
+                 frames_per_buffer: int, kind: type[Speaker] | None = None) -> Speaker:
     """The speaker `device` names (None: the default one): a libpulse stream if a PulseAudio server answers and
     has such a sink (a number is a PortAudio index, never a sink's); else a PortAudio device, found by
-    `find_device` (DeviceError if there is none: no server, a name neither knows)."""
+    `find_device` (DeviceError if there is none: no server, a name neither knows).
+
+    `kind`: that kind only (PulseError or DeviceError if it cannot open), as when a lost speaker is tried again:
+    the device it named, through the same sound stack; a libpulse stream fails at once where there is no server
+    or no such sink, where PortAudio would probe every device at every attempt."""
+    if kind is not None:
+        return kind(fmt, device, feed, pull, frames_per_buffer)
     if device is None or not device.isdecimal():
         try:
             return PulseSpeakerOutput(fmt, device, feed, pull, frames_per_buffer)
         except PulseError:
             pass
-    return SpeakerOutput(fmt, find_device(device, "output", SPEAKER_ADVICE), feed, pull, frames_per_buffer)
+    return SpeakerOutput(fmt, device, feed, pull, frames_per_buffer)
+
+
+class SpeakerLives:
+    """A speaker's figures over its lives, its device lost and opened again: the counts add up, the device latency
+    is the mean over every pull, and which device it is (and how its writer ran) is the latest life's."""
+
+    def __init__(self) -> None:
+        self._lives = 0
+        self._counts: Counter[str] = Counter()
+        self._latest: dict[str, object] = {}
+        self._latency_total_s = 0.0
+        self._latency_count = 0
+
+    def add(self, speaker: Speaker) -> None:
+        """A life that ended: the speaker, closed."""
+        self._lives += 1
+        self._counts.update(speaker.counts())
+        self._latest = speaker.stats()
+        self._latency_total_s += speaker.device_latency.total_s
+        self._latency_count += speaker.device_latency.count
+
+    def stats(self) -> dict[str, object]:
+        """The device's `--stats-json` keys, and `device_reopens`: how many times it came back."""
+        latency_s = self._latency_total_s / self._latency_count if self._latency_count else 0.0
+        return self._latest | dict(self._counts) | {"device_latency_ms": round(latency_s * 1e3, 2),
+                                                    "device_reopens": max(0, self._lives - 1)}
 
 
 class Inbox:

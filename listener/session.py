@@ -3,7 +3,9 @@ loops that drive them.
 
 Two loops, by output. A speaker pulls in its own stream's thread (libpulse's writer, or PortAudio's callback):
 the session's thread only moves datagrams into its inbox, runs the exchanges with the station, and shows the
-status. Null and WAV outputs are paced by the session's thread itself (`Paced`), as a sound card would pull.
+status. Null and WAV outputs are paced by the session's thread itself (`Paced`), as a sound card would pull. A
+speaker whose device is lost gives way to the paced loop playing into nothing, which tries the device again
+every RETRY_S (`Retry`) and gives way back to it once it opens.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import numpy as np
 from listener.clock_sync import ClockSync
 from listener.config import ListenerConfig
 from listener.keys import VolumeKeys
-from listener.outputs import SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, WavOutput, open_speaker
+from listener.outputs import (SPEAKER_ADVICE, Inbox, NullOutput, OutputError, PacedOutput, Speaker, SpeakerLives,
+                              WavOutput, open_speaker)
 from listener.playout import LatencySource
 from listener.receiver import Channel, Receiver, ReceiverConfig
 from listener.receiver_reports import ReceiverReporter
@@ -38,12 +41,14 @@ from rtpwire.net import (Address, SealedSender, drain, enable_arrival_times, ope
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
 from rtpwire.srtp import SrtpSender
 from sound.devices import DeviceError, find_device
+from sound.pulse_stream import PulseError
 from sound.wallclock import wall_minus_monotonic_s
 from stats.file import StatsFile
 
 PERIOD_S = 0.01  # playout period: what a sound card pulls at a time, and what paced outputs read at most at a time
 PACED_WAKE_S = 0.1  # paced outputs wake this often and catch up on the periods due since, in time order
 STATUS_PERIOD_S = 0.25
+RETRY_S = 2.0  # a lost speaker's device is tried again this often: soon back, and each attempt costs milliseconds
 REPORT_TTL = 1  # receiver reports are for the station on this network, never beyond
 TYPICAL_PACKET_S = 0.005  # the station's default --frame-ms: headers are 4 % of the stream, other sizes change little
 EXIT_OUTPUT = 4
@@ -134,6 +139,22 @@ class Paced:
                 self.on_rtcp(data, arrival_s)
 
 
+@dataclass
+class Retry:
+    """When to try a lost device again (sans-IO): every `period_s`, from `next_s` on."""
+
+    period_s: float
+    next_s: float
+
+    def due(self, now: float) -> bool:
+        """Whether an attempt is due at `now`; if it is, the next is a period from now: a loop held up does not
+        make up for the attempts it missed."""
+        if now < self.next_s:
+            return False
+        self.next_s = now + self.period_s
+        return True
+
+
 class Session:
     def __init__(self, config: ListenerConfig, sockets: Sockets) -> None:
         self.config = config
@@ -177,12 +198,12 @@ class Session:
             self.keys.start()
             if output == "speaker":
                 extra_stats = self._play_speaker(end_s)
-                output = "null"  # the device stopped: go on receiving, and counting, without it
-            sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), self.config.fmt)
-            try:
-                self._play_paced(sink, end_s)
-            finally:
-                sink.close()
+            else:
+                sink: PacedOutput = NullOutput() if output == "null" else WavOutput(Path(output), self.config.fmt)
+                try:
+                    self._play_paced(sink, end_s)
+                finally:
+                    sink.close()
         except (OutputError, DeviceError) as e:
             say(str(e))
             return EXIT_OUTPUT
@@ -216,10 +237,14 @@ class Session:
             f"(up to {config.max_latency_ms:g} ms on a network with jitter){clock}, "
             f"reporting as {self.reports.cname}")
 
-    def _play_paced(self, sink: PacedOutput, end_s: float) -> None:
-        """Wakes every PACED_WAKE_S and catches up (`Paced`); the last wake-up catches up to the end."""
+    def _play_paced(self, sink: PacedOutput, end_s: float, reopen: Callable[[float], Speaker | None] | None = None,
+                    start_s: float = 0.0) -> Speaker | None:
+        """Wakes every PACED_WAKE_S and catches up (`Paced`), from now or `start_s` if later (where a lost speaker
+        stopped reading: nothing is read twice); the last wake-up catches up to the end. With `reopen` (a lost
+        speaker tried again), returns the speaker it opens, as soon as it does: that speaker pulls from then on,
+        and nothing here reads the receiver any more."""
         paced = Paced(self.receiver, self.reports.on_rtcp, lambda pcm: sink.write(self.room.apply(pcm)),
-                      next_s=time.monotonic(), end_s=end_s)
+                      next_s=max(time.monotonic(), start_s), end_s=end_s)
         self._next_status_s = time.monotonic()
         while True:
             now = time.monotonic()
@@ -230,7 +255,9 @@ class Session:
             paced.catch_up(waiting, now)
             self._on_wake_up(drained_s)
             if self.stopping.is_set() or now >= end_s:
-                return
+                return None
+            if reopen is not None and (speaker := reopen(now)) is not None:
+                return speaker
             time.sleep(max(0.0, min(now + PACED_WAKE_S, end_s) - time.monotonic()))
 
     def _arrivals(self) -> deque[Arrival]:
@@ -241,25 +268,47 @@ class Session:
         return deque(waiting)
 
     def _play_speaker(self, end_s: float) -> dict[str, object]:
-        """Plays until the end, or until the device stops pulling; the device's own figures."""
+        """Plays on the speaker until the end; the device's figures over all its lives.
+
+        A device that stops pulling (unplugged, its sound server restarted) is said once, even with --quiet: the
+        listener goes on receiving and counting, playing into nothing, and tries the same device (or the default)
+        again every RETRY_S, silently; once it opens, that is said once too, and it plays on, back in step as a
+        listener joining is: where each sample plays follows the station's clock and the new stream's own DAC
+        times, so the play position lands back on the schedule by itself (a resync, as after any stall)."""
         inbox = Inbox()
-        speaker = open_speaker(self.config.fmt, self.config.device,
-                               feed=functools.partial(_deliver, inbox, self.receiver), pull=self._pull,
-                               frames_per_buffer=self.config.fmt.samples_for(PERIOD_S))
+        opener = functools.partial(open_speaker, self.config.fmt, self.config.device,
+                                   feed=functools.partial(_deliver, inbox, self.receiver), pull=self._pull,
+                                   frames_per_buffer=self.config.fmt.samples_for(PERIOD_S))
+        lives = SpeakerLives()
+        speaker: Speaker | None = opener()
+        while speaker is not None:
+            self._play_until_stalled(speaker, inbox, end_s)
+            lives.add(speaker)
+            if self.stopping.is_set() or time.monotonic() >= end_s:
+                break
+            say(f"audio output {speaker.device.describe()} stopped (device gone?); still receiving, not playing; "
+                f"trying it again every {RETRY_S:g} s")
+            reopen = functools.partial(_open_if_due, Retry(RETRY_S, time.monotonic() + RETRY_S),
+                                       functools.partial(opener, kind=type(speaker)))
+            speaker = self._play_paced(NullOutput(), end_s, reopen, start_s=speaker.read_until_s)
+            if speaker is not None:
+                say(f"audio output {speaker.device.describe()} is back: playing again")
+        return lives.stats()
+
+    def _play_until_stalled(self, speaker: Speaker, inbox: Inbox, end_s: float) -> None:
+        """Plays until the end, or until the device stops pulling; then closes it. The receiver is the speaker's
+        from its start: what arrived before, as it opened, goes first into its inbox."""
         try:
+            self._move_to(inbox, list(self.sockets.stream))
+            speaker.start()
             waited = [*self.sockets.stream] + ([self.sockets.time] if self.sockets.time else [])
-            while not self.stopping.is_set() and (now := time.monotonic()) < end_s:
-                if speaker.stalled(now):
-                    say(f"audio output {speaker.device.describe()} stopped (device gone?); still receiving, "
-                        "not playing")
-                    break
+            while not self.stopping.is_set() and (now := time.monotonic()) < end_s and not speaker.stalled(now):
                 readable, _, _ = select.select(waited, [], [], STATUS_PERIOD_S)
                 self._move_to(inbox, readable)
                 self._on_wake_up(now)
         finally:
             speaker.close()
         _deliver(inbox, self.receiver)  # what the device did not live to take
-        return speaker.stats()
 
     def _pull(self, frames: int, now: float) -> np.ndarray:
         """What a speaker plays: the receiver's samples, as this room wants them."""
@@ -287,6 +336,16 @@ class Session:
         if now >= self._next_status_s:
             self.status.show(self.receiver, now, self.config.where())
             self._next_status_s = now + STATUS_PERIOD_S
+
+
+def _open_if_due(retry: Retry, opener: Callable[[], Speaker], now: float) -> Speaker | None:
+    """A lost speaker, if an attempt is due and it opens; a failed attempt says nothing."""
+    if not retry.due(now):
+        return None
+    try:
+        return opener()
+    except (PulseError, DeviceError):
+        return None
 
 
 def _deliver(inbox: Inbox, receiver: Receiver) -> None:

@@ -11,7 +11,9 @@ block is writable, asks `fill` for exactly that block with the monotonic time it
 it; it asks for timing snapshots but never waits for one, as a busy server takes up to 20 ms to answer, two
 thirds of the stream's buffer. It never raises: an
 exception from `fill` is counted and the block is silence. A stream or a server that fails ends it, and
-`is_active()` says so. The server is whichever libpulse finds (PULSE_SERVER, or the user's), never spawned.
+`is_active()` says so. The server is whichever libpulse finds (PULSE_SERVER, or the user's), never spawned; one
+that does not answer (stopped, wedged) is given up on after CONNECT_S, not libpulse's 30 s, as the listener tries
+a lost sink again from its receiving loop.
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ from sound.realtime import pace_in_real_time
 UPDATE_S = 0.05  # a timing snapshot this often; before each block while there is no estimate yet
 TLENGTH_S = 0.04  # the buffer asked for, sink included: the server grants the stream 30 ms of it
 JOIN_S = 5.0  # the writer ends within a block of being asked; beyond this it is stuck in `fill`
+CONNECT_S = 2.0  # a server answers a connection and a new stream within milliseconds: beyond this it is wedged
 
 _VP = ctypes.c_void_p
 _NOTIFY = ctypes.CFUNCTYPE(None, _VP, _VP)
 _REQUEST = ctypes.CFUNCTYPE(None, _VP, ctypes.c_size_t, _VP)
 _SUCCESS = ctypes.CFUNCTYPE(None, _VP, ctypes.c_int, _VP)
+_TIME_EVENT = ctypes.CFUNCTYPE(None, _VP, _VP, _VP, _VP)
 _SAMPLE_S16LE = 3
 _NO_VALUE = 0xFFFFFFFF  # (uint32_t) -1: the server's default for a buffer attribute
 _SIZE_ERROR = ctypes.c_size_t(-1).value
@@ -46,6 +50,7 @@ _CONTEXT_READY, _CONTEXT_ENDED = 4, (5, 6)  # FAILED, TERMINATED
 _STREAM_READY, _STREAM_ENDED = 2, (3, 4)
 _OPERATION_RUNNING = 0
 _STREAM_FLAGS = 0x0002 | 0x0008 | 0x2000  # INTERPOLATE_TIMING | AUTO_TIMING_UPDATE | ADJUST_LATENCY
+_STREAM_DONT_MOVE = 0x0200
 _SEEK_RELATIVE = 0
 
 
@@ -92,6 +97,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "pa_context_errno": (ctypes.c_int, [_VP]),
     "pa_context_disconnect": (None, [_VP]),
     "pa_context_unref": (None, [_VP]),
+    "pa_context_rttime_new": (_VP, [_VP, ctypes.c_uint64, _TIME_EVENT, _VP]),
+    "pa_rtclock_now": (ctypes.c_uint64, []),
     "pa_strerror": (ctypes.c_char_p, [ctypes.c_int]),
     "pa_stream_new": (_VP, [_VP, ctypes.c_char_p, ctypes.POINTER(_SampleSpec), _VP]),
     "pa_stream_set_state_callback": (None, [_VP, _NOTIFY, _VP]),
@@ -144,7 +151,7 @@ class PlaybackStream:
     blocks of `block_frames`; PulseError if there is no server, no such sink, or the stream cannot be made."""
 
     def __init__(self, fmt: AudioFormat, sink: str | None, fill: Fill, block_frames: int, name: str,
-                 tlength_s: float = TLENGTH_S) -> None:
+                 tlength_s: float = TLENGTH_S, connect_s: float = CONNECT_S) -> None:
         self._lib = _libpulse()
         self._fmt = fmt
         self._fill = fill
@@ -162,6 +169,9 @@ class PlaybackStream:
         self._on_request = _REQUEST(lambda _stream, _nbytes, _userdata: self._wake())
         self._on_underflow = _NOTIFY(lambda _stream, _userdata: self._underflow())
         self._on_timing = _SUCCESS(lambda _stream, _success, _userdata: self._answered())
+        self._on_deadline = _TIME_EVENT(lambda _api, _event, _tv, _userdata: self._give_up())
+        self._connect_s = connect_s
+        self._unanswered = False  # `connect_s` passed: connecting waits no longer
         self._timing: tuple[int, float] | None = None  # a timing request on its way: the operation, when asked
         self._answered_s: float | None = None  # when its answer came
         self._mainloop = self._lib.pa_threaded_mainloop_new()
@@ -185,6 +195,9 @@ class PlaybackStream:
         try:
             self._context = lib.pa_context_new(lib.pa_threaded_mainloop_get_api(mainloop), name.encode())
             lib.pa_context_set_state_callback(self._context, self._on_change, None)
+            # fires once, a harmless wake-up if the stream is playing by then: freed with the loop
+            lib.pa_context_rttime_new(self._context, lib.pa_rtclock_now() + round(self._connect_s * 1e6),
+                                      self._on_deadline, None)
             if lib.pa_context_connect(self._context, None, _CONTEXT_NOAUTOSPAWN, None) < 0:
                 raise self._error("cannot connect to the PulseAudio server")
             self._wait_for(lambda: lib.pa_context_get_state(self._context), _CONTEXT_READY, _CONTEXT_ENDED,
@@ -202,8 +215,11 @@ class PlaybackStream:
             # always plays at frame 0's time + n / rate, an underflow or not, and the fit holds
             attr = _BufferAttr(_NO_VALUE, tlength_bytes, 0, self._block_bytes, _NO_VALUE)
             where = f"PulseAudio sink {sink}" if sink else "the default PulseAudio sink"
+            # a sink named stays the stream's: when it goes away the stream ends, instead of the server moving it
+            # to its default sink, another room's speaker maybe; on the default sink, it follows the default
+            flags = _STREAM_FLAGS | (_STREAM_DONT_MOVE if sink else 0)
             if lib.pa_stream_connect_playback(self._stream, sink.encode() if sink else None, ctypes.byref(attr),
-                                              _STREAM_FLAGS, None, None) < 0:
+                                              flags, None, None) < 0:
                 raise self._error(f"cannot play on {where}")
             self._wait_for(lambda: lib.pa_stream_get_state(self._stream), _STREAM_READY, _STREAM_ENDED,
                            f"cannot play on {where}")
@@ -214,10 +230,13 @@ class PlaybackStream:
             lib.pa_threaded_mainloop_unlock(mainloop)
 
     def _wait_for(self, state: Callable[[], int], ready: int, ended: tuple[int, ...], what: str) -> None:
-        """Wait (the mainloop's lock held) until `state` is `ready`; PulseError saying `what` if it ends instead."""
+        """Wait (the mainloop's lock held) until `state` is `ready`; PulseError saying `what` if it ends instead,
+        or if the server has not answered within `connect_s` of connecting."""
         while (now := state()) != ready:
             if now in ended:
                 raise self._error(what)
+            if self._unanswered:
+                raise PulseError(f"{what}: no answer within {self._connect_s:g} s")
             self._lib.pa_threaded_mainloop_wait(self._mainloop)
 
     def _error(self, what: str) -> PulseError:
@@ -231,6 +250,10 @@ class PlaybackStream:
 
     def _answered(self) -> None:
         self._answered_s = time.monotonic()
+        self._wake()
+
+    def _give_up(self) -> None:
+        self._unanswered = True
         self._wake()
 
     def _underflow(self) -> None:

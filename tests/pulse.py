@@ -64,6 +64,19 @@ class PulseServer:
         return int(self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
                               f"channels={CHANNELS}", "format=s16le").strip())
 
+    def add_remap_sink(self, name: str, master: str) -> int:
+        """A sink that plays into `master`, sample for sample and at that very time (a remap sink mapping each
+        channel onto itself): what is played into either is recorded from `master`'s monitor, in step to the
+        sample; its module index, to unload it."""
+        channels = "channel_map=front-left,front-right"
+        return int(self.pactl("load-module", "module-remap-sink", f"sink_name={name}", f"master={master}",
+                              f"channels={CHANNELS}", channels, f"master_{channels}", "remix=no").strip())
+
+    def unload(self, module: int) -> None:
+        """Unloads a sink's module: the streams playing on it end, as if its sound card were unplugged (nothing
+        moves them elsewhere: the server runs without module-rescue-streams)."""
+        self.pactl("unload-module", str(module))
+
     def record(self, source: str, path: Path) -> subprocess.Popen[bytes]:
         """Starts recording `source` as raw s16le stereo into `path`; stop it by its PID."""
         return subprocess.Popen(["parec", "-d", source, "--raw", "--format=s16le", f"--rate={RATE}",

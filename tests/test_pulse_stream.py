@@ -1,10 +1,13 @@
 """libpulse playback streams against a private PulseAudio server: two streams placing a click at the same instants
-play them as one, to the sample; a missing sink or server is a clear error; a server that goes away ends the stream
-without an exception; and the listener's speaker is a libpulse stream wherever a server answers."""
+play them as one, to the sample; a missing sink or server is a clear error; a server that goes away, or a named
+sink, ends the stream without an exception; one that does not answer is given up on; and the listener's speaker is a
+libpulse stream wherever a server answers."""
 
 from __future__ import annotations
 
 import math
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +131,38 @@ def test_a_server_that_goes_away_ends_the_stream(pulse: PulseServer) -> None:
         assert not stream.is_active()
     finally:
         stream.close()
+
+
+def test_a_stream_on_a_named_sink_ends_with_it_and_one_on_the_default_follows(pulse: PulseServer) -> None:
+    """A sink unloaded (a sound card unplugged): a stream playing on it by name ends, and the listener tries that
+    sink again, instead of the server moving the stream to its default sink, another room's speaker maybe; a
+    stream on the default sink moves on to the next default."""
+    module = pulse.add_sink("doomed")
+    pulse.pactl("set-default-sink", "doomed")
+    streams: list[PlaybackStream] = []
+    try:
+        for sink in ("doomed", None):
+            streams.append(PlaybackStream(L16_STEREO, sink, silence, BLOCK, "test"))
+        named, default = streams
+        assert named.sink == default.sink
+        pulse.unload(module)
+        deadline = time.monotonic() + 10
+        while named.is_active() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not named.is_active() and default.is_active()
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def test_a_server_that_does_not_answer_is_given_up_on(pulse: PulseServer) -> None:
+    """A stopped (or wedged) server: not libpulse's 30 s of waiting, which would hold up the listener's loop."""
+    os.kill(pulse.process.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(PulseError, match="cannot connect to the PulseAudio server: no answer within 0.5 s"):
+            PlaybackStream(L16_STEREO, "room", silence, BLOCK, "test", connect_s=0.5)
+    finally:
+        os.kill(pulse.process.pid, signal.SIGCONT)
 
 
 # --- the listener's speaker ---------------------------------------------------------------------------------------

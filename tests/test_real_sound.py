@@ -9,6 +9,7 @@ a second past the piece: counted in recorded bytes, not waited for).
 """
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -20,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, read_wav, write_wav
-from pulse import RATE, PulseServer, chord_pcm, locate, read_raw, stop_process
+from pulse import RATE, PulseServer, chord_pcm, locate, read_raw, recorded_frames, stop_process, wait_for_frames
+
+from bench.sync import CLICK_PERIOD_S, TRACK_S, click_track, measure_clicks
 
 pytestmark = pytest.mark.e2e
 
@@ -153,13 +156,75 @@ def test_listener_keeps_receiving_when_its_device_vanishes(pulse, launcher, tmp_
     pulse.stop()  # the audio server, and with it the device, is gone
     listener.wait_for("stopped (device gone?); still receiving")
     assert listener.popen.wait(20) == 0 and quiet.popen.wait(20) == 0
-    lines = quiet.stderr().splitlines()  # --quiet hides the status line, never the lost device: said once
+    # --quiet hides the status line, never the lost device: said once, and the attempts to open it again (every
+    # 2 s, until the end, the server never back) say nothing
+    lines = quiet.stderr().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"listener: audio output PulseAudio {sink} ")
-    assert lines[0].endswith("stopped (device gone?); still receiving, not playing")
+    assert lines[0].endswith("stopped (device gone?); still receiving, not playing; trying it again every 2 s")
     stats = json.loads((tmp_path / "listener.json").read_text())
     assert stats["packets_received"] > 5.5 / 0.005 * 0.9  # all along the six seconds, not only before
     assert stats["packets_lost"] == 0
     assert "Traceback" not in listener.stderr()
+
+
+BACK_WITHIN_S = 5.0  # the issue's bound: a device back is played on again within this (the sink's clock)
+SETTLE_S = 2.0  # from its return until it is judged in step: the goal for a listener joining (`bench.sync`)
+IN_STEP_SAMPLES = 44  # 1 ms, as tests/test_sync.py asserts of listeners joining apart
+
+
+def test_listener_plays_again_in_step_when_its_device_comes_back(pulse, launcher, tmp_path):
+    """The device of a playing listener is unloaded from PulseAudio and loaded again: the listener says it lost
+    it, then that it is back, plays again within 5 s, and in step. Its device is a remap sink onto a room's sink,
+    where a second listener plays all along: the room's monitor records both, and each click of the station's
+    click track is one impulse of twice the height while they are in step (`bench.sync`), one of one height while
+    the device is away."""
+    room, device = sink_name("room"), sink_name("returning")
+    pulse.add_sink(room)
+    module = pulse.add_remap_sink(device, room)
+    launcher.start("station", str(write_wav(tmp_path / "clicks.wav", click_track(TRACK_S))))
+    recording = tmp_path / "room.raw"
+    recorder = pulse.record(f"{room}.monitor", recording)
+    period = round(CLICK_PERIOD_S * RATE)
+    try:
+        wait_for_frames(recording, RATE // 10, 30)
+        steady = launcher.start("listener", "--output", "speaker", "--device", room, env=pulse.env)
+        returning = launcher.start("listener", "--quiet", "--output", "speaker", "--device", device,
+                                   "--stats-json", str(tmp_path / "returning.json"), env=pulse.env)
+        steady.wait_for("| playing |")
+        wait_for_frames(recording, recorded_frames(recording) + RATE, 30)  # both play
+        pulse.unload(module)
+        returning.wait_for(f"audio output PulseAudio {device} stopped (device gone?)")
+        away = recorded_frames(recording) + period  # its last click is past
+        wait_for_frames(recording, away + RATE, 30)
+        pulse.add_remap_sink(device, room)
+        loaded, loaded_s = recorded_frames(recording), time.monotonic()
+        returning.wait_for(f"audio output PulseAudio {device} is back: playing again", timeout_s=BACK_WITHIN_S)
+        said_s = time.monotonic() - loaded_s
+        start = recorded_frames(recording) + round(SETTLE_S * RATE)
+        end = start + 2 * RATE
+        wait_for_frames(recording, end + period, 30)
+    finally:
+        stop_process(recorder)
+    assert returning.stop() == 0 and steady.stop() == 0
+    played = read_raw(recording)
+    alone = measure_clicks(played, 1, away, loaded)  # the steady listener's clicks only: the device was away
+    together = (k for k in range(round(BACK_WITHIN_S * RATE) // period)  # each click period after its return
+                if measure_clicks(played, 2, loaded + k * period, loaded + (k + 1) * period).spreads)
+    back_s = next(together, math.inf) * CLICK_PERIOD_S  # to its first click played with the other's
+    clicks = measure_clicks(played, 2, start, end)
+    stats = json.loads((tmp_path / "returning.json").read_text())
+    figures = {key: stats[key] for key in ("device_reopens", "device_underflows", "resyncs", "underruns",
+                                           "latency_target_ms", "playout_offset_ms", "playout_offset_p99_ms")}
+    print(f"\ndevice back: said {said_s:.2f} s after it was loaded, its first click in step {back_s:.2f} s "
+          f"after (the sink's clock); then {clicks.summary()}; {figures}")
+    assert len(alone.spreads) >= RATE // period - 1 and alone.incomplete == 0
+    assert back_s < BACK_WITHIN_S, f"not played again within {BACK_WITHIN_S:g} s of the device's return"
+    assert clicks.incomplete == 0 and len(clicks.spreads) >= 2 * RATE // period - 1
+    assert max(clicks.spreads) <= IN_STEP_SAMPLES, clicks.summary()
+    assert stats["device_reopens"] == 1 and stats["output_device"] == f"PulseAudio {device}"
+    assert stats["callback_errors"] == 0 and stats["packets_lost"] == 0
+    lines = returning.stderr().splitlines()  # --quiet: the loss and the return, each said once, nothing else
+    assert len(lines) == 2 and "stopped (device gone?)" in lines[0] and "is back" in lines[1]
 
 
 def test_station_falls_back_to_the_files_when_its_microphone_vanishes(pulse, launcher, tmp_path):

@@ -1,4 +1,5 @@
-"""The listener's session: the paced outputs' reading, in time order, on fake time."""
+"""The listener's session: the paced outputs' reading, in time order, on fake time; when a lost speaker is tried
+again, and its figures over its lives."""
 
 from collections import deque
 
@@ -6,9 +7,12 @@ import numpy as np
 import pytest
 from simulation import audible, broadcast, link, receiver, tone_pcm
 
+from listener.outputs import SpeakerLives
 from listener.receiver import Channel, Receiver, ReceiverConfig
-from listener.session import PACED_WAKE_S, PERIOD_S, Paced
+from listener.session import PACED_WAKE_S, PERIOD_S, RETRY_S, Paced, Retry
 from rtpwire.audio import L16_STEREO
+from sound.pulse_stream import PulseSink
+from stats.histogram import Histogram
 
 
 class LoggedReceiver(Receiver):
@@ -85,3 +89,44 @@ def test_the_read_period_is_10_ms_at_the_usual_latencies():
     r = receiver(latency_s=0.08)
     paced = Paced(r, lambda _data, _now: None, lambda _pcm: None, next_s=0.0, end_s=1.0)
     assert paced.frames == round(PERIOD_S * 44100)
+
+
+def test_a_lost_device_is_tried_again_every_period_and_a_late_loop_does_not_catch_up():
+    lost_s = 50.0
+    retry = Retry(RETRY_S, lost_s + RETRY_S)
+    wake_ups = np.arange(lost_s, lost_s + 3 * RETRY_S + 1e-9, PACED_WAKE_S)
+    due = [now for now in wake_ups if retry.due(now)]
+    assert due == pytest.approx([lost_s + RETRY_S, lost_s + 2 * RETRY_S, lost_s + 3 * RETRY_S])
+    assert retry.due(lost_s + 10 * RETRY_S)  # the loop was held up: one attempt, not seven
+    assert not retry.due(lost_s + 10.5 * RETRY_S) and retry.due(lost_s + 11 * RETRY_S)
+
+
+class Life:
+    """A speaker's figures as `SpeakerLives` reads them, once it is closed: what it counted, and its pulls' DAC
+    leads."""
+
+    def __init__(self, sink: str, leads_s: list[float], underflows: int, errors: int) -> None:
+        self.device = PulseSink(sink)
+        self.device_latency = Histogram(resolution_s=1e-4, limit_s=5.0)
+        for lead_s in leads_s:
+            self.device_latency.add(lead_s)
+        self._counts = {"callback_errors": errors, "device_underflows": underflows, "device_timing_restarts": 1}
+
+    def counts(self) -> dict[str, int]:
+        return self._counts
+
+    def stats(self) -> dict[str, object]:
+        return {"output_device": self.device.describe(), "output_realtime": True} | self._counts
+
+
+def test_a_speakers_figures_add_up_over_its_lives():
+    """A device lost and back: nothing the first life counted is lost or overwritten by the second's."""
+    lives = SpeakerLives()
+    lives.add(Life("room", [0.030] * 3, underflows=2, errors=1))
+    first = lives.stats()
+    assert first["device_reopens"] == 0 and first["device_latency_ms"] == 30.0
+    lives.add(Life("room", [0.040], underflows=1, errors=0))
+    assert lives.stats() == {"output_device": "PulseAudio room", "device_latency_ms": 32.5, "output_realtime": True,
+                             "callback_errors": 1, "device_underflows": 3, "device_timing_restarts": 2,
+                             "device_reopens": 1}
+    assert set(first) == set(lives.stats())  # the same keys, one life or more
