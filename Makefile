@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := ffmpeg portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins tmux libopus0
-TEST_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-good  # GStreamer: a peer in the interop tests only
+# GStreamer: a peer in the interop tests only; icecast2: the tests' own Icecast server (tests/test_icecast.py). The
+# station's Icecast server usually runs elsewhere: make run does not install it, and nothing starts it but the tests.
+TEST_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-good icecast2
 STAMP := $(VENV)/.installed
 FUZZ_EXAMPLES ?= 1000000
 

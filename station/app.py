@@ -35,6 +35,8 @@ from station.coding import Coding, add_coding_arguments, coding_from
 from station.console import (ALIASES, COMMANDS, About, CommandError, argument_choices, execute, parse_command,
                              takes_paths)
 from station.control import Station
+from station.icecast import FeedSettings, IcecastFeeds
+from station.icecast_target import IcecastTarget, parse_target
 from station.media import MediaLoader, expand_paths
 from station.microphone import Microphone
 from station.onair import OnAir
@@ -73,6 +75,9 @@ class StationConfig:
     sdp_path: Path | None = None  # write the stream's SDP description here
     sap: bool = True  # announce the stream (SAP) on its scope's announcement group
     key: bytes | None = None  # SRTP's master key and salt: the stream is encrypted and authenticated
+    icecast: tuple[IcecastTarget, ...] = ()  # mounts fed the same programme (docs/icecast.md)
+    icecast_bitrate_kbps: int = 128
+    description: str = ""  # the station in a sentence, for Icecast's directory and players
 
     @property
     def fmt(self) -> AudioFormat:
@@ -155,6 +160,14 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                         help="announce the station (name, stream, now playing) every few seconds with SAP on the "
                              "announcement group of its scope (239.255.255.255:9875 for 239.255.0.0/16), so that "
                              "`python -m listener --list` and VLC find it (default: on)")
+    parser.add_argument("--description", default="", metavar="TEXT",
+                        help="the station in a sentence, given to Icecast mounts (players and directories show it)")
+    parser.add_argument("--icecast", action="append", default=[], type=_icecast_target, metavar="URL",
+                        help="also feed this Icecast mount, icecast://source:PASSWORD@HOST:PORT/MOUNT (or http://); "
+                             "the mount's extension picks the format: .ogg or .opus Ogg/Opus, .mp3 MP3; may be "
+                             "given more than once (docs/icecast.md)")
+    parser.add_argument("--icecast-bitrate", type=ranged(int, 8, 320), default=128, metavar="KBPS",
+                        help="the Icecast feeds' bitrate (default 128)")
     args = parser.parse_args(argv)
     if args.list_devices:
         print(list_devices("input"))
@@ -170,7 +183,8 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                                        else args.latency_ms),
                            time_port=args.port + 2 if args.time_port is None else args.time_port,
                            realtime=args.realtime, sdp_path=args.sdp, sap=args.sap,
-                           key=read_key(parser, args.key_file))
+                           key=read_key(parser, args.key_file), icecast=tuple(args.icecast),
+                           icecast_bitrate_kbps=args.icecast_bitrate, description=args.description)
     payload = config.coding.payload_bytes
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
@@ -181,6 +195,14 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                      f"waits for a block's repair packets (--fec {coding.fec[0]},{coding.fec[1]} of "
                      f"{coding.frame_ms:g} ms packets): give more, or smaller blocks")
     return config
+
+
+def _icecast_target(text: str) -> IcecastTarget:
+    """argparse's type for --icecast: its message, never the URL, which holds the password."""
+    try:
+        return parse_target(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _error(message: str) -> None:
@@ -268,10 +290,14 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
     onair = OnAir(source, mic, packetizer, reporter, schedule, wall_offset_s,
                   srtp=SrtpSender(config.key) if config.key is not None else None,
                   fec=config.coding.fec_encoder(ssrc=secrets.randbits(32), first_sequence=secrets.randbits(16)))
+    icecast = IcecastFeeds(list(config.icecast), FeedSettings(
+        rate=config.fmt.rate, channels=config.fmt.channels, slot_frames=config.samples_per_packet,
+        bitrate_kbps=config.icecast_bitrate_kbps, name=config.name, description=config.description),
+        notify=_error) if config.icecast else None
     broadcaster = Broadcaster(onair, rtp_sock, rtcp_sock, notify=_error, realtime=config.realtime,
-                              repair_sock=repair_sock)
+                              repair_sock=repair_sock, programme=icecast.offer if icecast is not None else None)
     station = Station(onair, broadcaster, functools.partial(Microphone.open, fmt=config.fmt),
-                      live_spec=config.mic or None, audience=audience)
+                      live_spec=config.mic or None, audience=audience, icecast=icecast)
     time_service = TimeService(time_sock, wall_offset_s) if time_sock is not None else None
     announcements = Announcements(announcer, title=lambda: station.now_playing().title)
     if sap_sock is not None:
@@ -281,7 +307,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         station.stop(f"station stopped ({signal.Signals(signum).name})")
 
     def figures(_now: float) -> dict[str, object]:
-        return asdict(station.status()) | (time_service.stats() if time_service is not None else {})
+        return (asdict(station.status()) | (time_service.stats() if time_service is not None else {})
+                | {"icecast": icecast.figures() if icecast is not None else {}})
 
     stats = StatsFile(config.stats_json, figures)
     signal.signal(signal.SIGTERM, on_signal)
@@ -294,6 +321,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         if time_sock is not None else ""))
     _say(f"now playing: {station.now_playing().title}")
     _say("type HELP for commands")
+    if icecast is not None:
+        icecast.start()
     broadcaster.start()
     audience.start(broadcaster.stopping)
     if time_service is not None:
@@ -315,11 +344,13 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         run_console(handle, broadcaster.stopping, interactive, PromptOptions(
             vocabulary=Vocabulary(names=(*COMMANDS, *ALIASES), choices=argument_choices, takes_paths=takes_paths),
             toolbar=lambda: toolbar_text(station.status(), station.listener_count(), config.bitrate_kbps,
-                                         f"{config.group}:{config.port}")))
+                                         f"{config.group}:{config.port}", station.icecast_listener_count())))
     finally:
         broadcaster.stop()
         broadcaster.join(timeout_s=2.0)
         broadcaster.close()
+        if icecast is not None:
+            icecast.close()
         audience.join(timeout_s=2 * POLL_S)
         if time_service is not None:
             time_service.join(timeout_s=2 * POLL_S)

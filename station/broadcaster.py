@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from rtpwire.net import DatagramSender
 from station.onair import LiveSource, OnAir
 from sound.realtime import pace_in_real_time
@@ -23,14 +25,18 @@ CLOSE_TIMEOUT_S = 5.0  # how long closing the devices switched away from may del
 class Broadcaster:
     def __init__(self, onair: OnAir, rtp_sock: DatagramSender, rtcp_sock: DatagramSender,
                  notify: Callable[[str], None], realtime: bool = False,
-                 repair_sock: DatagramSender | None = None) -> None:
+                 repair_sock: DatagramSender | None = None,
+                 programme: Callable[[np.ndarray, str], None] | None = None) -> None:
         """`notify`: tells the operator what went wrong (sending, a live source). `realtime`: pace under real-time
-        scheduling if the system permits (`sound.realtime`). `repair_sock`: where FEC's repair packets go."""
+        scheduling if the system permits (`sound.realtime`). `repair_sock`: where FEC's repair packets go.
+        `programme`: takes each slot's PCM as it went on the air, and its title, once the slot is sent (the Icecast
+        feeds' queues): it must never block."""
         self._onair = onair
         self._rtp_sock = rtp_sock
         self._rtcp_sock = rtcp_sock
         self._repair_sock = repair_sock
         self._notify = notify
+        self._programme = programme
         self._realtime = realtime
         self.lock = threading.Lock()  # held while a slot is stepped and sent; the console takes it between two
         self.stopping = threading.Event()  # set by stop(), or by the loop itself at the end of the queue
@@ -112,6 +118,8 @@ class Broadcaster:
                 if self._repair_sock is not None:
                     for repair in slot.repair:
                         self._send(self._repair_sock, repair)
+            if self._programme is not None and slot.programme is not None:
+                self._programme(slot.programme, slot.title)
             self.retire(slot.retired)
             if slot.note:
                 self._notify(slot.note)

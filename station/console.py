@@ -399,7 +399,7 @@ def _execute(command: Command, station: Station, about: About) -> str:
     if name == "FILES":
         return station.use_files()
     if name == "STATUS":
-        return format_status(station.status(), about)
+        return "\n".join([format_status(station.status(), about), *station.icecast_lines()])
     if name == "LISTENERS":
         return station.listeners_text()
     if name == "HELP":

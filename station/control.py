@@ -16,6 +16,7 @@ from sound.devices import DeviceError
 from station.audience import Roster, format_listeners
 from station.broadcaster import Broadcaster
 from station.capture import CaptureFigures
+from station.icecast import IcecastFeeds
 from station.onair import NO_FILES, LiveSource, OnAir
 from station.source import FileSource
 
@@ -51,15 +52,17 @@ class StationStatus:
 
 class Station:
     def __init__(self, onair: OnAir, broadcaster: Broadcaster, open_live: OpenLive, live_spec: str | None = None,
-                 audience: Roster | None = None) -> None:
+                 audience: Roster | None = None, icecast: IcecastFeeds | None = None) -> None:
         """`live_spec`: the device the live source on the air at start was opened from, which MIC without one
-        opens again. `audience`: the listeners heard reporting, for LISTENERS and the toolbar."""
+        opens again. `audience`: the listeners heard reporting, for LISTENERS and the toolbar. `icecast`: the
+        Icecast mounts fed, for STATUS, LISTENERS and the toolbar."""
         self._onair = onair
         self._broadcaster = broadcaster
         self._lock = broadcaster.lock  # what goes on the air changes between two slots, never during one
         self._open_live = open_live
         self._live_spec = live_spec
         self._audience = audience
+        self._icecast = icecast
 
     def play(self) -> bool:
         """True if this resumed the station, False if it was playing already."""
@@ -116,10 +119,19 @@ class Station:
         return f"on the air: {files.title}"
 
     def listeners_text(self) -> str:
-        return format_listeners(self._audience.listeners(time.monotonic()) if self._audience else [])
+        text = format_listeners(self._audience.listeners(time.monotonic()) if self._audience else [])
+        return "\n".join([text, *self._icecast.listeners_lines()]) if self._icecast else text
 
     def listener_count(self) -> int:
         return self._audience.count(time.monotonic()) if self._audience else 0
+
+    def icecast_listener_count(self) -> int | None:
+        """The listeners every Icecast mount fed reports, together; None without --icecast."""
+        return self._icecast.listener_count() if self._icecast else None
+
+    def icecast_lines(self) -> list[str]:
+        """STATUS's lines about the Icecast mounts: state, listeners, bytes sent, connections, the last error."""
+        return self._icecast.lines() if self._icecast else []
 
     def now_playing(self) -> NowPlaying:
         with self._lock:

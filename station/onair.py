@@ -64,6 +64,9 @@ class Slot:
     retired: LiveSource | None = None  # a live source that failed, taken off the air: to be closed off the loop
     note: str | None = None  # for the operator: a live source failed, and what is on the air instead
     finished: bool = False  # the end of the queue: the station goes off the air
+    programme: np.ndarray | None = None  # the slot's PCM as it went on the air, silence while paused or between
+    # tracks: what Icecast's listeners hear (`station.icecast`)
+    title: str = ""  # what was on the air
 
 
 class OnAir:
@@ -95,6 +98,8 @@ class OnAir:
         self._state_changed = False  # the next step sends a report, whether one is due or not
         self._slot = 0  # the next one to step
         self._title = ""  # what the last step sent
+        self._silence = np.zeros((schedule.samples_per_packet, packetizer.fmt.channels), dtype=np.int16)
+        self._silence.flags.writeable = False
         self.slots_skipped = 0
 
     @property
@@ -141,7 +146,8 @@ class OnAir:
         if live is not None and live.failure:
             failed, note = live, self._fall_back(live.failure)
         return Slot(self._schedule.deadline_s(slot), rtp, rtcp, repair, retired=failed, note=note,
-                    finished=pcm is None and source is not None and source.finished)
+                    finished=pcm is None and source is not None and source.finished,
+                    programme=self._silence if pcm is None else pcm, title=title)
 
     def _read(self, source: Source) -> np.ndarray | None:
         """The next packet's samples, at the station's volume; none while paused. A live source is read all the

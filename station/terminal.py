@@ -64,8 +64,10 @@ class CommandCompleter(Completer):
                 yield Completion(choice, start_position=-len(word))
 
 
-def toolbar_text(status: StationStatus, listeners: int, bitrate_kbps: float, where: str) -> str:
-    """The operator's bottom line: state, track and position, volume, audience, bitrate, where it sends."""
+def toolbar_text(status: StationStatus, listeners: int, bitrate_kbps: float, where: str,
+                 icecast_listeners: int | None = None) -> str:
+    """The operator's bottom line: state, track and position, volume, audience (and Icecast's, with --icecast),
+    bitrate, where it sends."""
     state = "paused" if status.paused else "playing"
     if status.live:
         position = f"live {clock(status.position_s)}"
@@ -74,6 +76,8 @@ def toolbar_text(status: StationStatus, listeners: int, bitrate_kbps: float, whe
         if status.queue_length:
             position += f"  [{status.queue_position}/{status.queue_length}]"
     audience = f"{listeners} listener" + ("" if listeners == 1 else "s")
+    if icecast_listeners is not None:
+        audience += f" + {icecast_listeners} on Icecast"
     return (f" {state} | {status.title or '-'}  {position} | volume {status.volume_percent}% | {audience} | "
             f"{bitrate_kbps:.0f} kbit/s | {where} ")
 

@@ -36,6 +36,7 @@ class FakeStation:
         self.live_specs: list[str | None] = []
         self.files_calls = 0
         self.volume_percent = 100
+        self.icecast: list[str] = []  # STATUS's lines about Icecast mounts
         self.files, self.loader, self.reports = make_source(
             {"01-tide-pool.wav": pcm(0, 25 * RATE), "02-neon-arcade.mp3": pcm(0, 24 * RATE),
              "03-lantern-waltz.ogg": pcm(0, 30 * RATE)}, repeat=repeat)
@@ -76,6 +77,10 @@ class FakeStation:
     def status(self) -> StationStatus:
         self.status_calls += 1
         return _status(paused=self.paused)
+
+    def icecast_lines(self) -> list[str]:
+        return self.icecast
+
 
     def listeners_text(self) -> str:
         return "2 listeners\n(the table)"
@@ -380,6 +385,13 @@ def test_status_formats_the_station_status():
     assert station.status_calls == 1
     assert answer == format_status(_status(paused=True), LINK)
     assert answer.startswith("paused  Blue Monk")
+
+
+def test_status_ends_with_the_icecast_mounts():
+    station = FakeStation()
+    station.icecast = ["icecast h:8000/a.ogg: connected, 2 listeners"]
+    answer = execute(Command("STATUS"), station, LINK)
+    assert answer == format_status(_status(), LINK) + "\nicecast h:8000/a.ogg: connected, 2 listeners"
 
 
 @pytest.mark.parametrize("line", ["LISTENERS", "listeners", "who", "WHO"])

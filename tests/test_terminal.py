@@ -242,3 +242,7 @@ def test_toolbar_paused_live_and_one_listener():
                         1, 1443.2, "g:p")
     assert text.startswith(" paused | live: PulseAudio room.monitor  live 1:01 | ")
     assert "| 1 listener |" in text and "[" not in text
+
+
+def test_toolbar_adds_the_listeners_icecast_reports():
+    assert "| 3 listeners + 12 on Icecast |" in toolbar_text(status(), 3, 1443.2, "g:p", icecast_listeners=12)

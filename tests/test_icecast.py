@@ -1,0 +1,106 @@
+"""The station as an Icecast source client, end to end on loopback: an Icecast server of the test's own
+(`icecast_server.py`), ffmpeg reading its mounts over HTTP as any player would, a multicast listener beside it."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from conftest import noise_pcm, read_wav, write_wav
+from icecast_server import icecast  # noqa: F401  (the fixture)
+from simulation import aligned_correlation, music_pcm
+from test_end_to_end import audible_runs
+from test_interop import programs  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.e2e
+
+READ_S = 10  # what each reader decodes, as a player would hear it
+
+
+def _wait(predicate, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not within {timeout_s} s")
+
+
+def _ogg_title_heard(url: str, title: str) -> bool:
+    """A new listener of an Ogg mount gets the current logical stream's headers first: its OpusTags, with the
+    title."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return f"title={title}".encode() in response.read(16384)
+
+
+def test_both_formats_play_the_programme_and_follow_its_titles(launcher, programs, icecast, tmp_path):  # noqa: F811
+    source = music_pcm(24.0)
+    first = write_wav(tmp_path / "first-song.wav", source)
+    second = write_wav(tmp_path / "second-song.wav", music_pcm(6.0, seed=9))
+    station = launcher.start("station", "--no-sap", "--name", "Loopback Radio", "--description", "a test",
+                             "--icecast", icecast.url("/radio.ogg"), "--icecast", icecast.url("/radio.mp3"),
+                             str(first), str(second), stdin=True)
+    for mount in ("radio.ogg", "radio.mp3"):
+        station.wait_for(f"icecast 127.0.0.1:{icecast.port}/{mount}: connected")
+    readers = {mount: programs.start("ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostdin", "-y",
+                                     "-t", str(READ_S), "-i", icecast.listen_url(f"/radio.{mount}"), "-ac", "2",
+                                     "-ar", "44100", "-c:a", "pcm_s16le", str(tmp_path / f"heard-{mount}.wav"))
+               for mount in ("ogg", "mp3")}
+
+    def both_listeners_counted() -> bool:
+        station.send("LISTENERS")
+        time.sleep(0.5)
+        return all(f"/radio.{mount}: 1 listener (connected)" in station.stdout() for mount in ("ogg", "mp3"))
+
+    _wait(both_listeners_counted, READ_S - 2, "the readers in LISTENERS")
+    for mount, reader in readers.items():
+        assert reader.wait(READ_S + 15) == 0, f"the {mount} reader failed"
+        heard = read_wav(tmp_path / f"heard-{mount}.wav")
+        assert len(heard) >= (READ_S - 1) * 44100
+        assert aligned_correlation(heard, source) >= 0.99, mount
+    about = icecast.mount("/radio.mp3")
+    assert about["server_name"] == "Loopback Radio" and about["server_description"] == "a test"
+    assert about["title"] == "first-song"
+    station.send("NEXT")
+    _wait(lambda: icecast.mount("/radio.mp3").get("title") == "second-song", 5, "the MP3 mount's new title")
+    _wait(lambda: _ogg_title_heard(icecast.listen_url("/radio.ogg"), "second-song"), 5,
+          "the Ogg mount's new title")
+    assert station.stop() == 0
+    for text in (station.stdout(), station.stderr()):
+        assert icecast.password not in text and "Traceback" not in text
+
+
+def test_multicast_stays_bit_exact_through_an_icecast_restart_and_a_wrong_password(launcher, icecast, tmp_path):  # noqa: F811
+    source = noise_pcm(12.0, seed=4)
+    song = write_wav(tmp_path / "song.wav", source)
+    listener = launcher.start("listener", "--output", str(tmp_path / "rec.wav"), "--duration", "40",
+                              "--latency-ms", "200")
+    listener.wait_for("listening on")
+    wrong = icecast.url("/other.mp3", password="not-" + icecast.password)
+    station = launcher.start("station", "--once", "--no-sap", "--icecast", icecast.url("/radio.ogg"),
+                             "--icecast", wrong, "--stats-json", str(tmp_path / "station.json"), str(song))
+    where = f"127.0.0.1:{icecast.port}"
+    station.wait_for(f"icecast {where}/radio.ogg: connected")
+    station.wait_for(f"icecast {where}/other.mp3: wrong user or password (401 Unauthorized)")
+    icecast.stop()
+    station.wait_for(f"icecast {where}/radio.ogg: ", timeout_s=5)  # the outage, said once
+    icecast.start()
+    station.wait_for(f"icecast {where}/radio.ogg: connected again after", timeout_s=5)
+    assert icecast.mount("/radio.ogg") is not None
+    assert station.popen.wait(30) == 0
+    listener.wait_for("station left")
+    assert listener.stop() == 0
+    heard, _ = audible_runs(read_wav(tmp_path / "rec.wav"))
+    assert np.array_equal(heard, source), "the multicast recording differs from the source"
+    errors = station.stderr()
+    assert errors.count("401") == 1 and "Traceback" not in errors
+    stats_text = (tmp_path / "station.json").read_text()
+    for text in (station.stdout(), errors, stats_text):
+        assert icecast.password not in text
+    stats = json.loads(stats_text)["icecast"]
+    assert stats[f"{where}/radio.ogg"]["connects"] == 2 and stats[f"{where}/radio.ogg"]["bytes_sent"] > 0
+    assert stats[f"{where}/other.mp3"]["state"] == "unauthorized"
+    assert stats[f"{where}/other.mp3"]["connects"] == 0
