@@ -282,6 +282,7 @@ class Session:
         lives = SpeakerLives()
         speaker: Speaker | None = opener()
         while speaker is not None:
+            self._suit_room(speaker)
             self._play_until_stalled(speaker, inbox, end_s)
             lives.add(speaker)
             if self.stopping.is_set() or time.monotonic() >= end_s:
@@ -309,6 +310,11 @@ class Session:
         finally:
             speaker.close()
         _deliver(inbox, self.receiver)  # what the device did not live to take
+
+    def _suit_room(self, speaker: Speaker) -> None:
+        """A speaker of one channel plays both, averaged, unless --channel says otherwise (before it starts)."""
+        if self.config.channels is None:
+            self.room.channels = ChannelChoice.MONO if speaker.device.channels == 1 else ChannelChoice.STEREO
 
     def _pull(self, frames: int, now: float) -> np.ndarray:
         """What a speaker plays: the receiver's samples, as this room wants them."""

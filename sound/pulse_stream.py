@@ -41,6 +41,7 @@ _VP = ctypes.c_void_p
 _NOTIFY = ctypes.CFUNCTYPE(None, _VP, _VP)
 _REQUEST = ctypes.CFUNCTYPE(None, _VP, ctypes.c_size_t, _VP)
 _SUCCESS = ctypes.CFUNCTYPE(None, _VP, ctypes.c_int, _VP)
+_SINK_INFO = ctypes.CFUNCTYPE(None, _VP, _VP, ctypes.c_int, _VP)  # (context, pa_sink_info *, eol, userdata)
 _TIME_EVENT = ctypes.CFUNCTYPE(None, _VP, _VP, _VP, _VP)
 _SAMPLE_S16LE = 3
 _NO_VALUE = 0xFFFFFFFF  # (uint32_t) -1: the server's default for a buffer attribute
@@ -48,7 +49,7 @@ _SIZE_ERROR = ctypes.c_size_t(-1).value
 _CONTEXT_NOAUTOSPAWN = 0x0001
 _CONTEXT_READY, _CONTEXT_ENDED = 4, (5, 6)  # FAILED, TERMINATED
 _STREAM_READY, _STREAM_ENDED = 2, (3, 4)
-_OPERATION_RUNNING = 0
+_OPERATION_RUNNING, _OPERATION_DONE, _OPERATION_CANCELLED = 0, 1, 2
 _STREAM_FLAGS = 0x0002 | 0x0008 | 0x2000  # INTERPOLATE_TIMING | AUTO_TIMING_UPDATE | ADJUST_LATENCY
 _STREAM_DONT_MOVE = 0x0200
 _SEEK_RELATIVE = 0
@@ -60,6 +61,14 @@ class PulseError(Exception):
 
 class _SampleSpec(ctypes.Structure):
     _fields_ = [("format", ctypes.c_int), ("rate", ctypes.c_uint32), ("channels", ctypes.c_uint8)]
+
+
+class _SinkInfoHead(ctypes.Structure):
+    """The first fields of pa_sink_info, up to its sample spec: all that is read of it, through libpulse's
+    pointer (never allocated here, so the rest of the struct need not be declared)."""
+
+    _fields_ = [("name", ctypes.c_char_p), ("index", ctypes.c_uint32), ("description", ctypes.c_char_p),
+                ("sample_spec", _SampleSpec)]
 
 
 class _BufferAttr(ctypes.Structure):
@@ -116,6 +125,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "pa_stream_get_latency": (ctypes.c_int, [_VP, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_int)]),
     "pa_stream_disconnect": (ctypes.c_int, [_VP]),
     "pa_stream_unref": (None, [_VP]),
+    "pa_context_get_sink_info_by_name": (_VP, [_VP, ctypes.c_char_p, _SINK_INFO, _VP]),
     "pa_operation_get_state": (ctypes.c_int, [_VP]),
     "pa_operation_unref": (None, [_VP]),
 }
@@ -138,6 +148,7 @@ def _libpulse() -> ctypes.CDLL:
 @dataclass(frozen=True)
 class PulseSink:
     name: str
+    channels: int  # the sink's own: a stream of more is mixed down into them by the server
 
     def describe(self) -> str:
         return f"PulseAudio {self.name}"
@@ -224,10 +235,33 @@ class PlaybackStream:
             self._wait_for(lambda: lib.pa_stream_get_state(self._stream), _STREAM_READY, _STREAM_ENDED,
                            f"cannot play on {where}")
             granted = lib.pa_stream_get_buffer_attr(self._stream).contents.tlength
-            return (PulseSink(lib.pa_stream_get_device_name(self._stream).decode()),
+            sink_name = lib.pa_stream_get_device_name(self._stream)
+            return (PulseSink(sink_name.decode(), self._sink_channels(sink_name)),
                     granted / self._fmt.bytes_per_frame / self._fmt.rate)
         finally:
             lib.pa_threaded_mainloop_unlock(mainloop)
+
+    def _sink_channels(self, sink_name: bytes) -> int:
+        """The channels of the sink the stream plays on, asked of the server (the mainloop's lock held); the
+        stream's own if the server does not say."""
+        channels = [self._fmt.channels]
+
+        def note(_context: int, info: int, eol: int, _userdata: int) -> None:
+            if info and not eol:
+                channels[0] = ctypes.cast(info, ctypes.POINTER(_SinkInfoHead)).contents.sample_spec.channels
+            self._wake()
+
+        on_info = _SINK_INFO(note)  # kept alive until the operation is done
+        operation = self._lib.pa_context_get_sink_info_by_name(self._context, sink_name, on_info, None)
+        if operation:
+            try:
+                self._wait_for(lambda: self._lib.pa_operation_get_state(operation), _OPERATION_DONE,
+                               (_OPERATION_CANCELLED,), "cannot ask PulseAudio about its sink")
+            except PulseError:
+                pass  # no answer: the stream plays all the same, as its own channels
+            finally:
+                self._lib.pa_operation_unref(operation)
+        return channels[0]
 
     def _wait_for(self, state: Callable[[], int], ready: int, ended: tuple[int, ...], what: str) -> None:
         """Wait (the mainloop's lock held) until `state` is `ready`; PulseError saying `what` if it ends instead,

@@ -59,10 +59,11 @@ class PulseServer:
         except subprocess.SubprocessError:
             return False
 
-    def add_sink(self, name: str) -> int:
-        """A null sink of the stream's own format (no resampling); its module index, to unload it."""
+    def add_sink(self, name: str, channels: int = CHANNELS) -> int:
+        """A null sink of the stream's own format (no resampling), or of `channels`; its module index, to
+        unload it."""
         return int(self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
-                              f"channels={CHANNELS}", "format=s16le").strip())
+                              f"channels={channels}", "format=s16le").strip())
 
     def add_remap_sink(self, name: str, master: str) -> int:
         """A sink that plays into `master`, sample for sample and at that very time (a remap sink mapping each

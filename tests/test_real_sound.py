@@ -144,6 +144,20 @@ def test_list_devices_shows_pulseaudio_names(pulse, tmp_path):
             assert name in result.stdout
 
 
+def test_a_speaker_of_one_channel_plays_both_averaged_unless_told(pulse, launcher, tmp_path):
+    """On a mono sink the default channel choice is mono (the status line says so); --channel still decides."""
+    sink = sink_name("mono")
+    pulse.add_sink(sink, channels=1)
+    launcher.start("station", str(write_wav(tmp_path / "piece.wav", chord_pcm(8.0))))
+    default = launcher.start("listener", "--output", "speaker", "--device", sink, "--duration", "3", env=pulse.env)
+    told = launcher.start("listener", "--output", "speaker", "--device", sink, "--duration", "3",
+                          "--channel", "left", env=pulse.env)
+    default.wait_for("| playing |")
+    told.wait_for("| playing |")
+    assert default.popen.wait(20) == 0 and told.popen.wait(20) == 0
+    assert "| mono, volume 100%" in default.stderr() and "| left, volume 100%" in told.stderr()
+
+
 def test_listener_keeps_receiving_when_its_device_vanishes(pulse, launcher, tmp_path):
     sink = sink_name("doomed")
     pulse.add_sink(sink)

@@ -106,7 +106,7 @@ class Life:
     leads."""
 
     def __init__(self, sink: str, leads_s: list[float], underflows: int, errors: int) -> None:
-        self.device = PulseSink(sink)
+        self.device = PulseSink(sink, 2)
         self.device_latency = Histogram(resolution_s=1e-4, limit_s=5.0)
         for lead_s in leads_s:
             self.device_latency.add(lead_s)
