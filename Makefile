@@ -69,12 +69,16 @@ test: install test-packages
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q --timeout=0 tests/test_fuzz.py
 
-bench: install
+# The peers (GStreamer) and the Icecast feed need what the tests install.
+bench: install test-packages
 	$(PY) -m bench --codec l16,opus
 	$(PY) -m bench.network
 	$(PY) -m bench.opus
 	$(PY) -m bench.sync
 	$(PY) -m bench.start
+	$(PY) -m bench.peers
+	$(PY) -m bench.latency
+	$(PY) -m bench.icecast
 
 throughput: install
 	$(PY) -m throughput_testing
