@@ -22,7 +22,6 @@ import queue
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -347,6 +346,8 @@ class IcecastFeed:
 
     def _poll(self) -> bool:
         """Reads Icecast's status page: the mount's listener count; whether the mount is listed there."""
+        import urllib.request  # HTTP (and OpenSSL behind it) only for a station with a feed: not at every start
+
         try:
             with urllib.request.urlopen(self.target.status_url(), timeout=HTTP_TIMEOUT_S) as response:
                 self.listeners = listeners_on(json.loads(response.read()), self.target.mount)
@@ -357,6 +358,8 @@ class IcecastFeed:
     def _set_title(self, title: str) -> None:
         """An MP3 mount's title, through Icecast's admin request (as the source's user); a failure is not worth
         the operator's attention, the next track tries again."""
+        import urllib.request
+
         request = urllib.request.Request(self.target.metadata_url(title),
                                          headers={"Authorization": self.target.authorization()})
         try:
