@@ -35,7 +35,7 @@ class Identity:
 def status_document(station: Station, identity: Identity) -> dict[str, object]:
     status = station.status()
     listing = station.queue_listing()
-    return _finite({
+    return finite({
         **asdict(identity),
         "state": "paused" if status.paused else "playing",
         "source": "live" if status.live else "files",
@@ -57,13 +57,14 @@ def encode(document: dict[str, object]) -> bytes:
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
 
 
-def _finite(value: object) -> object:
+def finite(value: object) -> object:
+    """`value` with every float that is not finite (NaN, ±inf) as None, in its dicts and lists too."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: finite(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_finite(item) for item in value]
+        return [finite(item) for item in value]
     return value
 
 

@@ -83,10 +83,10 @@ class WebServer:
         self._done, self._poke = asyncio.Event(), asyncio.Event()
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=STOP_WAIT_S / 2)
         await runner.setup()
         try:
-            await web.TCPSite(runner, self._host, self._port, shutdown_timeout=STOP_WAIT_S / 2).start()
+            await web.TCPSite(runner, self._host, self._port).start()
         except OSError as e:
             self._bound.set_exception(e)
             await runner.cleanup()

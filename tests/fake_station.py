@@ -11,7 +11,10 @@ import numpy as np
 from rtpwire.audio import L16_STEREO
 from rtpwire.srtp import SrtpSender
 from sound.devices import DeviceError
+from fake_media import make_source, pcm
+from station.broadcaster import Broadcaster
 from station.capture import CaptureFigures
+from station.control import Station
 from station.fec_encoder import FecEncoder
 from station.onair import OnAir
 from station.packetizer import Packetizer
@@ -82,6 +85,36 @@ class Opener:
         live = FakeSource(f"live: {spec or 'default'}", value=100 + len(self.opened))
         self.opened.append(live)
         return live
+
+
+class Sent:
+    """A socket keeping what is sent on it."""
+
+    def __init__(self) -> None:
+        self.datagrams: list[bytes] = []
+
+    def send(self, data: bytes, /) -> int:
+        self.datagrams.append(data)
+        return len(data)
+
+
+def console_station(files=None, live=None, opener=None, live_spec=None, audience=None
+                    ) -> tuple[Station, OnAir, Broadcaster]:
+    """A Station as the console drives it, its broadcaster's loop never started: commands are carried out
+    between two slots, as the console's would be."""
+    onair = on_air(files, live)
+    broadcaster = Broadcaster(onair, Sent(), Sent(), notify=lambda _text: None)
+    return Station(onair, broadcaster, opener or Opener(), live_spec=live_spec, audience=audience), onair, broadcaster
+
+
+def queue_station(audience=None) -> tuple[Station, Broadcaster]:
+    """A Station on three tracks of a fake loader, started, looping: a.wav (1 s), b.wav and c.wav (0.5 s each);
+    and its broadcaster."""
+    files, _, _ = make_source({"a.wav": pcm(0, 44100), "b.wav": pcm(0, 22050), "c.wav": pcm(0, 22050)},
+                              repeat="queue")
+    files.start()
+    station, _, broadcaster = console_station(files=files, audience=audience)
+    return station, broadcaster
 
 
 def on_air(files=None, live=None, *, start_s: float = 100.0, wall_offset_s: float = 1_700_000_000.0,

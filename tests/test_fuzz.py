@@ -1,7 +1,7 @@
 """Every parser of what comes from outside (RTP, FEC repair packets, RTCP and its APP packets, time sync, SAP,
-SDP, console lines, and the listener parts that take datagrams) fuzzed with Hypothesis: whatever the input, only
-the project's own error comes out (WireError on the wire, CommandError at the console), never a crash; what parses
-is in range and serializes back.
+SDP, console lines, the listener parts that take datagrams, the station's HTTP API) fuzzed with Hypothesis:
+whatever the input, only the project's own error comes out (WireError on the wire, CommandError at the console),
+never a crash; what parses is in range and serializes back.
 
 Each example of a parser's test feeds it several inputs: a valid one, which must round-trip; the same damaged
 (headers that lie about their flags, counts and lengths; bytes overwritten, inserted, cut off); and one that is
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import json
 import os
 import struct
 from collections.abc import Callable
@@ -41,10 +42,13 @@ from rtpwire.rtp import RtpPacket
 from rtpwire.sap import SDP_TYPE, SapPacket
 from rtpwire.sdp import MAX_RATE, Origin, StreamDescription
 from rtpwire.timesync import MAGIC, PACKET, TimeRequest, TimeResponse
-from station.console import (ALIASES, COMMANDS, MAX_SEEK_S, Choice, CommandError, CommandName, Paths, Percent,
-                             Positions, Seek, SeekTarget, Words, argument_choices, parse_command, takes_paths)
+from station.console import (ALIASES, COMMANDS, MAX_SEEK_S, About, Choice, CommandError, CommandName, Commands,
+                             Paths, Percent, Positions, Seek, SeekTarget, Words, argument_choices, parse_command,
+                             takes_paths)
 from station.fec_encoder import FecEncoder
 from station.queue import REPEAT_MODES
+from station.status_document import Identity, encode, status_document
+from station.web_api import EVENTS, Reply, Request, WebApi
 
 DEFAULT_EXAMPLES = 500
 # No deadline: the CI machine is shared, and a slow example is not a wrong one. No example database: each run
@@ -690,3 +694,78 @@ def test_console(line: str, arbitrary: str) -> None:
         check_command(text)
         first = text.split(maxsplit=1)[0] if text.split() else text
         assert isinstance(argument_choices(first), tuple) and takes_paths(first) in (True, False)
+
+
+# --- the HTTP API ---------------------------------------------------------------------------------------------
+
+WEB_TOKEN = "fuzz-token-0123456789-abcdefghij"
+WEB_METHODS = st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "get"]) | st.text(max_size=8)
+WEB_PATHS = st.sampled_from(["/", "/api/status", "/api/events", "/api/command", "/static/dashboard.js",
+                             "/static/index.html", "/static/../../etc/passwd", "//api/command", "/api/command/"]) \
+    | st.text(max_size=30)
+# Headers, the query and bodies from pools of what matters (the token right, nearly right and wrong, in every
+# place it could be), or anything at all: few draws an example.
+HEADERS = st.sampled_from([
+    ("authorization", f"Bearer {WEB_TOKEN}"), ("authorization", f"bearer  {WEB_TOKEN} "), ("authorization", "Bearer"),
+    ("authorization", f"Bearer {WEB_TOKEN}x"), ("authorization", f"Basic {WEB_TOKEN}"),
+    ("authorization", f"Bearer {WEB_TOKEN[:-1]}"), ("cookie", f"radio_token={WEB_TOKEN}"),
+    ("cookie", f'radio_token="{WEB_TOKEN}"'), ("cookie", f"a=b; radio_token={WEB_TOKEN}; c"),
+    ("cookie", "radio_token="), ("cookie", '=;"\\\x00'), ("content-type", "application/json"),
+    ("content-length", "-1"), ("origin", "http://evil")]) \
+    | st.tuples(st.sampled_from(["authorization", "cookie"]) | st.text(max_size=12), st.text(max_size=60))
+QUERIES = st.sampled_from([{}, {"token": WEB_TOKEN}, {"token": ""}, {"token": WEB_TOKEN + " "}]) \
+    | st.dictionaries(st.text(max_size=6), st.text(max_size=20), max_size=2)
+COMMAND_LINES = st.sampled_from(LINES) | console_lines() | st.text(max_size=30)
+WEB_BODIES = COMMAND_LINES.map(lambda line: json.dumps({"command": line}).encode()) \
+    | st.sampled_from([b"", b"{", b"[" * 5000, b'{"command": null}', b'{"command": ["PAUSE"]}', b"\xff\xfe"]) \
+    | ARBITRARY
+
+
+class RecordedCommands:
+    """The console's commands on a real Station, recording every line the API passes on; ADD, which would
+    walk whatever folders the fuzzer names, is answered without running. One for all the examples (a Station
+    takes milliseconds to build): the commands with the token change it as they go, which is fine, as each
+    example compares the state before and after itself."""
+
+    def __init__(self) -> None:
+        from fake_station import queue_station
+        self.station = queue_station()[0]
+        self.commands = Commands(self.station, About("239.255.0.1:5004", sdp=lambda title: ""))
+        self.lines: list[str] = []
+        self.state()  # the first look takes the decoded track over from its head: the duration is known after
+
+    def __call__(self, line: str) -> str | None:
+        self.lines.append(line)
+        if line.split()[:1] and line.split()[0].upper() == "ADD":
+            return "error: ADD is not run by the fuzzer"
+        return self.commands.answer(line)
+
+    def state(self) -> dict:
+        document = status_document(self.station, WEB_IDENTITY)
+        return {key: value for key, value in document.items() if key not in ("position_s", "send")}
+
+
+WEB_IDENTITY = Identity("Fuzz Radio", "239.255.0.1", 5004, "L16")
+RECORDED = RecordedCommands()
+WEB_ASSETS = {"index.html": b"<meta content='__TOKEN__'>", "dashboard.js": b"", "dashboard.css": b""}
+
+
+@FUZZ
+@given(WEB_METHODS, WEB_PATHS, st.lists(HEADERS, max_size=3), QUERIES, WEB_BODIES)
+def test_web_api(method: str, path: str, header_list: list[tuple[str, str]], query: dict, body: bytes) -> None:
+    """Any method, path, headers, query and body: a reply (or the event stream), never an exception; JSON
+    replies say ok; and without the bearer token no command reaches the station and its state stays as it was."""
+    headers = dict(reversed(header_list))  # the first of a name counts, as the edge does
+    recorded = RECORDED
+    recorded.lines.clear()
+    api = WebApi(WEB_TOKEN, lambda: encode(status_document(recorded.station, WEB_IDENTITY)), recorded, WEB_ASSETS)
+    scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
+    bearer = scheme.lower() == "bearer" and credentials.strip() == WEB_TOKEN
+    before = None if bearer else recorded.state()
+    reply = api.respond(Request(method, path, query, headers, body))
+    if reply is not EVENTS:
+        assert isinstance(reply, Reply) and reply.status in (200, 400, 401, 404, 405, 413)
+        if reply.content_type == "application/json" and (reply.status != 200 or path == "/api/command"):
+            assert isinstance(json.loads(reply.body)["ok"], bool)
+    if not bearer:
+        assert recorded.lines == [] and recorded.state() == before
