@@ -38,6 +38,17 @@ def rtp_port(text: str) -> int:
     return int(text)
 
 
+def http_address(text: str) -> tuple[str, int]:
+    """An argparse type: [ADDR:]PORT, where the station serves HTTP; ADDR defaults to loopback (this machine only),
+    PORT 0 is a free port. An IPv6 address goes in brackets: [::1]:8080."""
+    host, colon, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535 or (colon and not host) \
+            or any(c.isspace() for c in host):
+        raise argparse.ArgumentTypeError(f"expected [ADDR:]PORT, PORT from 0 (a free one) to 65535, got {text!r}")
+    return host or DEFAULT_INTERFACE, int(port)
+
+
 def ranged(kind: type[Number], low: float, high: float = math.inf) -> Callable[[str], Number]:
     """An argparse type: a number of `kind` from `low` to `high`, with a message saying so otherwise."""
     def parse(text: str) -> Number:

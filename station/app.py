@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from rtpwire.audio import AudioFormat
-from cli.arguments import add_key_argument, add_network_arguments, ranged, read_key
+from cli.arguments import DEFAULT_INTERFACE, add_key_argument, add_network_arguments, http_address, ranged, read_key
 from rtpwire.fec import REPAIR_PORT_OFFSET
 from rtpwire.net import NetworkError, interface_address, open_receiver, open_sender, open_unicast_server
 from rtpwire.nowplaying import DEFAULT_LATENCY_S, MAX_LATENCY_US
@@ -32,9 +32,9 @@ from station.audience import Audience
 from station.audience_feed import AudienceFeed
 from station.broadcaster import Broadcaster
 from station.coding import Coding, add_coding_arguments, coding_from
-from station.console import (ALIASES, COMMANDS, About, CommandError, argument_choices, execute, parse_command,
-                             takes_paths)
+from station.console import ALIASES, COMMANDS, About, Commands, argument_choices, takes_paths
 from station.control import Station
+from station.status_document import Identity
 from station.icecast import FeedSettings, IcecastFeeds
 from station.icecast_target import IcecastTarget, parse_target
 from station.media import MediaLoader, expand_paths
@@ -44,6 +44,7 @@ from station.packetizer import Packetizer
 from station.queue import PlayQueue
 from sound.realtime import raise_priority
 from station.reporter import Reporter
+from station.web_api import TokenError, new_token, read_token
 from station.schedule import Schedule
 from station.serving import POLL_S
 from station.source import FileSource, NothingPlayable
@@ -78,6 +79,8 @@ class StationConfig:
     icecast: tuple[IcecastTarget, ...] = ()  # mounts fed the same programme (docs/icecast.md)
     icecast_bitrate_kbps: int = 128
     description: str = ""  # the station in a sentence, for Icecast's directory and players
+    http: tuple[str, int] | None = None  # serve the HTTP API and dashboard here (docs/web.md)
+    http_token: str = ""  # what every HTTP request must carry
 
     @property
     def fmt(self) -> AudioFormat:
@@ -93,11 +96,13 @@ class StationConfig:
         packets_per_s = self.fmt.rate / self.samples_per_packet
         return packets_per_s * (self.coding.payload_bytes + 12 + 8 + 20) * 8 / 1000
 
+    def codec(self) -> str:
+        return ", ".join(filter(None, (self.fmt.describe(), self.coding.describe())))
+
     def link(self) -> str:
         repair = f", repair {self.port + REPAIR_PORT_OFFSET}" if self.coding.fec else ""
-        coding = ", ".join(filter(None, (self.fmt.describe(), self.coding.describe())))
         return (f"{self.group}:{self.port} (RTCP {self.port + 1}{repair}) via {self.interface}, ttl {self.ttl}, "
-                f"{coding}, {self.samples_per_packet} samples "
+                f"{self.codec()}, {self.samples_per_packet} samples "
                 f"({1000 * self.samples_per_packet / self.fmt.rate:.2f} ms) per packet")
 
     def describe(self, session_id: int) -> StreamDescription:
@@ -168,6 +173,12 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                              "given more than once (docs/icecast.md)")
     parser.add_argument("--icecast-bitrate", type=ranged(int, 8, 320), default=128, metavar="KBPS",
                         help="the Icecast feeds' bitrate (default 128)")
+    parser.add_argument("--http", type=http_address, metavar="[ADDR:]PORT",
+                        help="serve the HTTP control API and the dashboard on PORT (0: a free one) of ADDR (default "
+                             f"{DEFAULT_INTERFACE}: this machine only); the station prints the dashboard's URL with "
+                             "its access token (docs/web.md)")
+    parser.add_argument("--http-token-file", type=Path, metavar="FILE",
+                        help="the HTTP access token, from FILE (default: a new random one at each start)")
     args = parser.parse_args(argv)
     if args.list_devices:
         print(list_devices("input"))
@@ -184,7 +195,8 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                            time_port=args.port + 2 if args.time_port is None else args.time_port,
                            realtime=args.realtime, sdp_path=args.sdp, sap=args.sap,
                            key=read_key(parser, args.key_file), icecast=tuple(args.icecast),
-                           icecast_bitrate_kbps=args.icecast_bitrate, description=args.description)
+                           icecast_bitrate_kbps=args.icecast_bitrate, description=args.description,
+                           http=args.http, http_token=_http_token(parser, args.http_token_file))
     payload = config.coding.payload_bytes
     if payload > MAX_PAYLOAD_BYTES:
         most_ms = 1000 * (MAX_PAYLOAD_BYTES // config.fmt.bytes_per_frame) / config.fmt.rate
@@ -195,6 +207,15 @@ def parse_args(argv: list[str] | None = None) -> StationConfig:
                      f"waits for a block's repair packets (--fec {coding.fec[0]},{coding.fec[1]} of "
                      f"{coding.frame_ms:g} ms packets): give more, or smaller blocks")
     return config
+
+
+def _http_token(parser: argparse.ArgumentParser, path: Path | None) -> str:
+    if path is None:
+        return new_token()
+    try:
+        return read_token(path)
+    except TokenError as e:
+        parser.error(str(e))
 
 
 def _icecast_target(text: str) -> IcecastTarget:
@@ -300,16 +321,27 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
                       live_spec=config.mic or None, audience=audience, icecast=icecast)
     time_service = TimeService(time_sock, wall_offset_s) if time_sock is not None else None
     announcements = Announcements(announcer, title=lambda: station.now_playing().title)
-    if sap_sock is not None:
-        announcements.start(sap_sock, broadcaster.stopping)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         station.stop(f"station stopped ({signal.Signals(signum).name})")
 
     def figures(_now: float) -> dict[str, object]:
         return (asdict(station.status()) | (time_service.stats() if time_service is not None else {})
-                | {"icecast": icecast.figures() if icecast is not None else {}})
+                | {"icecast": station.icecast_figures()})
 
+    commands = Commands(station, About(config.link(), announcements.description))
+    web = None
+    if config.http is not None:
+        from station.web_server import serve  # aiohttp only when asked for: a fifth of a second to import
+        try:
+            web, url = serve(station, commands, Identity(config.name, config.group, config.port, config.codec()),
+                             config.http_token, config.http)
+        except NetworkError as e:
+            _error(str(e))
+            broadcaster.close()
+            return EXIT_NETWORK
+    if sap_sock is not None:
+        announcements.start(sap_sock, broadcaster.stopping)
     stats = StatsFile(config.stats_json, figures)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -320,6 +352,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         f"; time service on {time_sock.getsockname()[0]}:{config.time_port} (for listeners' --time-sync)"
         if time_sock is not None else ""))
     _say(f"now playing: {station.now_playing().title}")
+    if web is not None:
+        _say(f"dashboard: {url}")
     _say("type HELP for commands")
     if icecast is not None:
         icecast.start()
@@ -330,18 +364,9 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
     # the console's terminal library (prompt_toolkit: a tenth of a second to import) once the station is on the air
     from station.terminal import PromptOptions, Vocabulary, run_console, toolbar_text
 
-    def handle(line: str) -> str | None:
-        try:
-            command = parse_command(line)
-        except CommandError as e:
-            return f"error: {e}"
-        return execute(command, station, about) if command else None
-
-    about = About(config.link(), announcements.description)
-
     interactive = sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
     try:
-        run_console(handle, broadcaster.stopping, interactive, PromptOptions(
+        run_console(commands.answer, broadcaster.stopping, interactive, PromptOptions(
             vocabulary=Vocabulary(names=(*COMMANDS, *ALIASES), choices=argument_choices, takes_paths=takes_paths),
             toolbar=lambda: toolbar_text(station.status(), station.listener_count(), config.bitrate_kbps,
                                          f"{config.group}:{config.port}", station.icecast_listener_count())))
@@ -351,6 +376,8 @@ def _run(config: StationConfig, files: list[Path], loader: MediaLoader, ssrc: in
         broadcaster.close()
         if icecast is not None:
             icecast.close()
+        if web is not None:
+            web.close()
         audience.join(timeout_s=2 * POLL_S)
         if time_service is not None:
             time_service.join(timeout_s=2 * POLL_S)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -323,6 +324,33 @@ def _added(items: list[QueueItem]) -> str:
     if len(items) > ADDED_LISTED_AT_MOST:
         return f"added {len(items)} tracks, {items[0].number} to {items[-1].number} (QUEUE lists them)"
     return "added " + ", ".join(_track(item) for item in items)
+
+
+class Commands:
+    """The console's command language for every front-end: the terminal and the HTTP API (`station.web_api`)
+    parse lines with the same code and get the same answers. One command runs at a time, so that two operators'
+    queue edits never interleave."""
+
+    def __init__(self, station: Station, about: About) -> None:
+        self._station = station
+        self._about = about
+        self._lock = threading.Lock()
+
+    def answer(self, line: str) -> str | None:
+        """The answer to a line: the command's, or the error saying what was expected; None for a blank line."""
+        try:
+            command = parse_command(line)
+        except CommandError as e:
+            return f"error: {e}"
+        if command is None:
+            return None
+        with self._lock:
+            return execute(command, self._station, self._about)
+
+
+def failed(answer: str) -> bool:
+    """Whether an answer reports an error (ADD's may report some files' errors besides the tracks it added)."""
+    return any(line.startswith("error: ") for line in answer.splitlines())
 
 
 def execute(command: Command, station: Station, about: About) -> str:

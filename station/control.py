@@ -13,11 +13,12 @@ from typing import TypeVar
 
 from rtpwire.nowplaying import NowPlaying
 from sound.devices import DeviceError
-from station.audience import Roster, format_listeners
+from station.audience import Listener, Roster, format_listeners
 from station.broadcaster import Broadcaster
 from station.capture import CaptureFigures
 from station.icecast import IcecastFeeds
 from station.onair import NO_FILES, LiveSource, OnAir
+from station.queue import QueueListing
 from station.source import FileSource
 
 T = TypeVar("T")
@@ -118,8 +119,18 @@ class Station:
         self._broadcaster.retire(retired)
         return f"on the air: {files.title}"
 
+    def listeners(self) -> list[Listener]:
+        """The listeners heard reporting, as of now."""
+        return self._audience.listeners(time.monotonic()) if self._audience else []
+
+    def queue_listing(self) -> QueueListing | None:
+        """The queue as of now; None if the station has no music files."""
+        with self._lock:
+            files = self._onair.files
+            return files.listing() if files is not None else None
+
     def listeners_text(self) -> str:
-        text = format_listeners(self._audience.listeners(time.monotonic()) if self._audience else [])
+        text = format_listeners(self.listeners())
         return "\n".join([text, *self._icecast.listeners_lines()]) if self._icecast else text
 
     def listener_count(self) -> int:
@@ -128,6 +139,10 @@ class Station:
     def icecast_listener_count(self) -> int | None:
         """The listeners every Icecast mount fed reports, together; None without --icecast."""
         return self._icecast.listener_count() if self._icecast else None
+
+    def icecast_figures(self) -> dict[str, dict[str, object]]:
+        """--stats-json's and the HTTP status's `icecast`: per mount, its state and counts; {} without --icecast."""
+        return self._icecast.figures() if self._icecast else {}
 
     def icecast_lines(self) -> list[str]:
         """STATUS's lines about the Icecast mounts: state, listeners, bytes sent, connections, the last error."""
