@@ -10,10 +10,11 @@ const HISTORY_S = 300;          // what the plots show
 const SAMPLE_EVERY_S = 1;       // one point a listener a second at most: 300 points a line
 const GAP_S = 5;                // no line drawn across a longer silence (the stream lost, a listener gone)
 const VOLUME_HOLD_MS = 1500;    // after the operator moves the slider, the station's value waits this long
+const CONNECTION_LOST = "connection lost, reconnecting…";
 const COLORS = ["#1f5fbf", "#d1495b", "#2a9d8f", "#e09f3e", "#7b2cbf", "#3a86ff", "#6a994e", "#9c6644"];
 
 // ssrc -> {label, color, points: [{t, loss, jitter}]}, kept client-side across events
-const history = new Map();
+const listenerHistory = new Map();
 let colorCount = 0;
 let queueKey = null;
 let volumeHeldUntil = 0;
@@ -228,10 +229,10 @@ function renderFigures(status) {
 // ---------- history and plots ----------
 
 function colorOf(ssrc) {
-  let entry = history.get(ssrc);
+  let entry = listenerHistory.get(ssrc);
   if (!entry) {
     entry = {label: String(ssrc), color: COLORS[colorCount++ % COLORS.length], points: []};
-    history.set(ssrc, entry);
+    listenerHistory.set(ssrc, entry);
   }
   return entry.color;
 }
@@ -240,7 +241,7 @@ function record(listeners) {
   const now = Date.now() / 1000;
   for (const listener of listeners) {
     colorOf(listener.ssrc);
-    const entry = history.get(listener.ssrc);
+    const entry = listenerHistory.get(listener.ssrc);
     entry.label = listenerLabel(listener);
     const last = entry.points[entry.points.length - 1];
     if (listener.fraction_lost_pct === null && listener.jitter_ms === null) {
@@ -250,27 +251,29 @@ function record(listeners) {
       entry.points.push({t: now, loss: listener.fraction_lost_pct, jitter: listener.jitter_ms});
     }
   }
-  for (const [ssrc, entry] of history) {
+  for (const [ssrc, entry] of listenerHistory) {
     while (entry.points.length && entry.points[0].t < now - HISTORY_S) {
       entry.points.shift();
     }
     if (!entry.points.length && !listeners.some((listener) => listener.ssrc === ssrc)) {
-      history.delete(ssrc);  // gone, and out of the window
+      listenerHistory.delete(ssrc);  // gone, and out of the window
     }
   }
 }
 
-// A round top of the axis for `max` and the step between its ticks (1, 2 or 5 times a power of ten).
+// A round top of the axis for `max`, the step between its ticks (1, 2 or 5 times a power of ten), and the
+// decimals its labels need.
 function niceScale(max, ticks = 4) {
   const raw = Math.max(max, 1e-9) / ticks;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((k) => k * power).find((s) => s >= raw);
-  return {top: Math.ceil(max / step - 1e-9) * step || step * ticks, step};
+  const step = [1, 2, 5, 10].map((k) => k * power).find((s) => s >= raw * (1 - 1e-9));
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return {top: Math.ceil(max / step - 1e-9) * step, step, decimals};
 }
 
 function drawPlots() {
   drawPlot($("loss-plot"), "loss", 1);
-  drawPlot($("jitter-plot"), "jitter", 0.5);
+  drawPlot($("jitter-plot"), "jitter", 0.1);
 }
 
 // `key` of every listener's points against time; the y axis reaches at least `minTop`.
@@ -295,7 +298,7 @@ function drawPlot(canvas, key, minTop) {
   const grid = "#e3e8ee";
 
   const now = Date.now() / 1000;
-  const lines = [...history.values()].filter((entry) => entry.points.some((p) => p[key] !== null));
+  const lines = [...listenerHistory.values()].filter((entry) => entry.points.some((p) => p[key] !== null));
   let max = 0;
   for (const entry of lines) {
     for (const point of entry.points) {
@@ -304,11 +307,10 @@ function drawPlot(canvas, key, minTop) {
       }
     }
   }
-  const {top, step} = niceScale(Math.max(max, minTop));
-  const decimals = step < 1 ? (step < 0.1 ? 2 : 1) : 0;
+  const {top, step, decimals} = niceScale(Math.max(max, minTop));
 
   ctx.font = `11px ${font}`;
-  const labelWidth = Math.max(...[0, 1, 2, 3, 4].map((i) => ctx.measureText((i * step).toFixed(decimals)).width));
+  const labelWidth = ctx.measureText(top.toFixed(decimals)).width;
   const left = Math.ceil(labelWidth) + 12;
   const right = 10;
   const plotTop = 10;
@@ -322,7 +324,8 @@ function drawPlot(canvas, key, minTop) {
   ctx.lineWidth = 1;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (let v = 0; v <= top + 1e-9; v += step) {
+  for (let i = 0; i * step <= top + 1e-9; i++) {
+    const v = i * step;
     const yy = Math.round(y(v)) + 0.5;
     ctx.strokeStyle = v === 0 ? muted : grid;
     ctx.beginPath();
@@ -436,19 +439,33 @@ async function refresh() {
     const reply = await fetch("/api/status", {credentials: "same-origin", cache: "no-store"});
     if (reply.ok) {
       render(await reply.json());
+    } else if (reply.status === 401) {
+      // opened without the token (or the station restarted with another): nothing to show until it is given
+      setLost(true, "not authorized: open the dashboard's URL as the station printed it, with ?token=");
     }
   } catch (error) {
     // the event stream shows the connection's state
   }
 }
 
+// The indicator shown (with `why`, or that the connection is lost) or hidden; while shown, the figures below are
+// greyed, as they are no longer the station's present.
+function setLost(lost, why = CONNECTION_LOST) {
+  const connection = $("connection");
+  if (lost && (connection.hidden || why !== CONNECTION_LOST)) {
+    connection.textContent = why;
+  }
+  connection.hidden = !lost;
+  document.body.classList.toggle("stale", lost);
+}
+
 function connect() {
   const events = new EventSource("/api/events");
   events.onopen = () => {
-    $("connection").hidden = true;
+    setLost(false);
   };
   events.onmessage = (event) => {
-    $("connection").hidden = true;
+    setLost(false);
     try {
       render(JSON.parse(event.data));
     } catch (error) {
@@ -456,10 +473,11 @@ function connect() {
     }
   };
   events.onerror = () => {
-    $("connection").hidden = false;
+    setLost(true);
     // EventSource reconnects by itself, unless the reply was no stream at all (a station restarting, an HTTP
-    // error): then it gives up, and this tries again
+    // error): then it gives up, and this tries again, and says so if the reason is the token
     if (events.readyState === EventSource.CLOSED) {
+      refresh();
       setTimeout(connect, 3000);
     }
   };
