@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := ffmpeg portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins tmux libopus0
 # GStreamer: a peer in the interop tests only; icecast2: the tests' own Icecast server (tests/test_icecast.py). The
 # station's Icecast server usually runs elsewhere: make run does not install it, and nothing starts it but the tests.
-TEST_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-good icecast2
+# Chromium and its driver: the dashboard's browser test (tests/test_dashboard_e2e.py) and bench.dashboard only; the
+# station serves the dashboard without them.
+TEST_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-good icecast2 chromium chromium-driver
 STAMP := $(VENV)/.installed
 FUZZ_EXAMPLES ?= 1000000
 
