@@ -51,7 +51,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(PY) -m station media/
+	$(PY) -m station --http 0 media/
 
 listen: install
 	$(PY) -m listener

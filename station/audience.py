@@ -13,8 +13,9 @@ only (no control characters, no terminal escapes, no line breaks), at most `MAX_
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from rtpwire.errors import WireError
@@ -27,6 +28,9 @@ from rtpwire.srtp import SrtpReceiver
 
 EXPIRY_FLOOR_S = 30.0
 MAX_SHOWN_CHARS = 40  # of a listener's CNAME or NAME: a table row stays one readable line
+HISTORY_S = 300.0  # of each listener's reception, for the dashboard's plots
+HISTORY_POINTS = 300  # a listener's history holds at most this many reports: one reporting far faster than RTCP
+# allows (hostile, or broken) keeps only its latest, and the station's memory stays bounded
 NO_LISTENERS = "no listeners reporting (a listener appears with its first receiver report, seconds after joining)"
 
 
@@ -55,6 +59,18 @@ class _Member:
     repair: RepairReport | None = None  # the latest post-repair report about this station
     name: str = ""
     delay_ms: float | None = None
+    history: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    # (when, fraction lost in %, jitter in ms) of each report about this station
+
+
+@dataclass(frozen=True)
+class ReceptionHistory:
+    """A listener's reports of the last HISTORY_S: (seconds ago, fraction lost in %, jitter in ms), oldest first."""
+
+    ssrc: int
+    cname: str
+    name: str
+    points: tuple[tuple[float, float, float], ...]
 
 
 class Roster(Protocol):
@@ -62,6 +78,7 @@ class Roster(Protocol):
 
     def listeners(self, now: float) -> list[Listener]: ...
     def count(self, now: float) -> int: ...
+    def history(self, now: float) -> list[ReceptionHistory]: ...
 
 
 class Audience:
@@ -97,6 +114,7 @@ class Audience:
                     if block.ssrc == self._own_ssrc:
                         member.block = block
                         member.round_trip_s = block.round_trip_s(ntp_from_unix(now + self._wall_offset_s))
+                        member.history.append((now, block.fraction_lost * 100 / 256, block.jitter * 1e3 / self._rate))
             elif isinstance(packet, SourceDescription):  # ours, and other stations', describe no member
                 for chunk in packet.chunks:
                     described = self._members.get(chunk.ssrc)
@@ -153,6 +171,14 @@ class Audience:
     def count(self, now: float) -> int:
         self._expire(now)
         return len(self._members)
+
+    def history(self, now: float) -> list[ReceptionHistory]:
+        """Each listener's reception over the last HISTORY_S, in the order they joined."""
+        self._expire(now)
+        return [ReceptionHistory(ssrc, member.cname, member.name,
+                                 tuple((now - at_s, lost, jitter) for at_s, lost, jitter in member.history
+                                       if now - at_s <= HISTORY_S))
+                for ssrc, member in self._members.items()]
 
     def _listener(self, ssrc: int, member: _Member, now: float) -> Listener:
         block = member.block

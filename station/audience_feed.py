@@ -6,7 +6,7 @@ import socket
 import threading
 
 from rtpwire.net import Address
-from station.audience import Audience, Listener
+from station.audience import Audience, Listener, ReceptionHistory
 from station.serving import serve
 
 
@@ -35,6 +35,10 @@ class AudienceFeed:
     def count(self, now: float) -> int:
         with self._lock:
             return self._audience.count(now)
+
+    def history(self, now: float) -> list[ReceptionHistory]:
+        with self._lock:
+            return self._audience.history(now)
 
     def _on_datagram(self, data: bytes, arrival_s: float, _sender: Address) -> None:
         with self._lock:

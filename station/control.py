@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from rtpwire.nowplaying import NowPlaying
 from sound.devices import DeviceError
-from station.audience import Listener, Roster, format_listeners
+from station.audience import Listener, ReceptionHistory, Roster, format_listeners
 from station.broadcaster import Broadcaster
 from station.capture import CaptureFigures
 from station.icecast import IcecastFeeds
@@ -122,6 +122,10 @@ class Station:
     def listeners(self) -> list[Listener]:
         """The listeners heard reporting, as of now."""
         return self._audience.listeners(time.monotonic()) if self._audience else []
+
+    def history(self) -> list[ReceptionHistory]:
+        """Each listener's reception over the last minutes, for the dashboard's plots."""
+        return self._audience.history(time.monotonic()) if self._audience else []
 
     def queue_listing(self) -> QueueListing | None:
         """The queue as of now; None if the station has no music files."""

@@ -53,6 +53,14 @@ def status_document(station: Station, identity: Identity) -> dict[str, object]:
     })
 
 
+def history_document(station: Station) -> dict[str, object]:
+    """`GET /api/history`: each listener's reports of the last minutes, which a dashboard opened now plots from
+    (the status carries only the present)."""
+    return finite({"listeners": [{"ssrc": entry.ssrc, "cname": entry.cname, "name": entry.name,
+                                  "points": [list(point) for point in entry.points]}
+                                 for entry in station.history()]})
+
+
 def encode(document: dict[str, object]) -> bytes:
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
 

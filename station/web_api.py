@@ -30,7 +30,7 @@ JSON = "application/json"
 # The token as a header and a cookie carry it: printable ASCII, no space, quote, comma, semicolon or backslash.
 TOKEN_CHARACTERS = frozenset(chr(code) for code in range(0x21, 0x7F)) - set("\"',;\\")
 TOKEN_LENGTH = (16, 256)
-ROUTES = {"/": "GET", "/api/status": "GET", "/api/events": "GET", "/api/command": "POST"}
+ROUTES = {"/": "GET", "/api/status": "GET", "/api/history": "GET", "/api/events": "GET", "/api/command": "POST"}
 NEEDS_TOKEN = ("error: this station's HTTP API needs its token: open the dashboard's URL as the station printed it "
                "(with ?token=), or send the header Authorization: Bearer TOKEN")
 NEEDS_BEARER = "error: commands need the header Authorization: Bearer TOKEN (the cookie alone is not enough)"
@@ -88,11 +88,13 @@ def answer_reply(status: int, ok: bool, answer: str, headers: tuple[tuple[str, s
 
 class WebApi:
     def __init__(self, token: str, status: Callable[[], bytes], command: Callable[[str], str | None],
-                 assets: Mapping[str, bytes]) -> None:
-        """`status`: the status document, encoded. `command`: a console line to its answer (None for a blank
-        line). `assets`: the dashboard's files by name, index.html among them."""
+                 assets: Mapping[str, bytes], history: Callable[[], bytes]) -> None:
+        """`status`: the status document, encoded; `history`: the listeners' history, encoded. `command`: a
+        console line to its answer (None for a blank line). `assets`: the dashboard's files by name, index.html
+        among them."""
         self._token = token.encode()
         self._status = status
+        self._history = history
         self._command = command
         self._assets = assets
 
@@ -113,6 +115,8 @@ class WebApi:
             return self._dashboard(with_query)
         if request.path == "/api/status":
             return Reply(200, self._status())
+        if request.path == "/api/history":
+            return Reply(200, self._history())
         if request.path == "/api/events":
             return EVENTS
         if not self._matches(self._bearer(request)):

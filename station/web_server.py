@@ -24,7 +24,7 @@ from aiohttp import web
 from rtpwire.net import NetworkError
 from station.console import Commands
 from station.control import Station
-from station.status_document import Identity, StatusPacer, encode, status_document
+from station.status_document import Identity, StatusPacer, encode, history_document, status_document
 from station.web_api import EVENTS, MAX_BODY_BYTES, Reply, Request, WebApi, answer_reply, load_assets
 
 TICK_S = 0.1  # how soon a change shows on the dashboards
@@ -39,7 +39,9 @@ def serve(station: Station, commands: Commands, identity: Identity, token: str,
     """The API and dashboard of `station` served on `address`; the server, and the dashboard's URL with the token.
     NetworkError if it cannot listen there."""
     status = functools.partial(status_document, station, identity)
-    server = WebServer(WebApi(token, lambda: encode(status()), commands.answer, load_assets()), status)
+    api = WebApi(token, lambda: encode(status()), commands.answer, load_assets(),
+                 history=lambda: encode(history_document(station)))
+    server = WebServer(api, status)
     host, port = server.start(*address)
     return server, f"http://{f'[{host}]' if ':' in host else host}:{port}/?token={token}"
 

@@ -9,7 +9,8 @@ from rtpwire.listener_delay import DELAY_PREFIX, delay_item
 from rtpwire.rtcp import (SDES_CNAME, SDES_NAME, SDES_PRIV, App, Bye, ReceiverReport, ReportBlock, SdesChunk,
                           SenderReport, SourceDescription, compound, ntp_from_unix, priv_item)
 from rtpwire.rtcp_timing import session_bandwidth_bytes_per_s
-from station.audience import EXPIRY_FLOOR_S, MAX_SHOWN_CHARS, NO_LISTENERS, Audience, Listener, format_listeners
+from station.audience import (EXPIRY_FLOOR_S, HISTORY_POINTS, MAX_SHOWN_CHARS, NO_LISTENERS, Audience, Listener,
+                              format_listeners)
 
 STATION = 0x1234ABCD
 WALL_OFFSET_S = 1_800_000_000.0  # fake wall clock = fake monotonic clock + this
@@ -276,3 +277,33 @@ def test_format_one_listener_without_a_cname():
     text = format_listeners([Listener(0xA1, "", 0.0, 0, 0.0, 1.0, None)])
     assert text.splitlines()[0] == "1 listener"
     assert text.splitlines()[2].split()[1:3] == ["-", "-"]
+
+
+# --- history, for the dashboard's plots -------------------------------------------------------------------------
+
+def test_history_holds_each_report_about_us_for_five_minutes():
+    a = audience()
+    a.on_rtcp(report(0xA1, block(fraction_lost=0, jitter=0)), 0.0)
+    a.on_rtcp(report(0xA1), 5.0)  # nothing about us: no point
+    a.on_rtcp(report(0xA1, block(about=0x5555)), 7.0)  # about another source: no point
+    for now in (10.0, 200.0, 290.0):
+        a.on_rtcp(report(0xA1, block()), now)
+    (entry,) = a.history(305.0)
+    assert (entry.ssrc, entry.cname) == (0xA1, "listener-000000a1@host")
+    assert entry.points == ((295.0, 25.0, 10.0), (105.0, 25.0, 10.0), (15.0, 25.0, 10.0))  # the first: over 300 s
+
+
+def test_history_of_a_listener_reporting_too_fast_is_bounded():
+    a = audience()
+    for i in range(HISTORY_POINTS + 50):
+        a.on_rtcp(report(0xA1, block(packets_lost=i)), i * 0.01)
+    (entry,) = a.history(HISTORY_POINTS * 0.01)
+    assert len(entry.points) == HISTORY_POINTS
+
+
+def test_history_leaves_with_the_listener():
+    a = audience()
+    a.on_rtcp(report(0xA1, block()), 1.0)
+    a.on_rtcp(report(0xB2, block()), 1.0)
+    a.on_rtcp(bye(0xA1), 2.0)
+    assert [entry.ssrc for entry in a.history(2.0)] == [0xB2]

@@ -47,7 +47,7 @@ from station.console import (ALIASES, COMMANDS, MAX_SEEK_S, About, Choice, Comma
                              takes_paths)
 from station.fec_encoder import FecEncoder
 from station.queue import REPEAT_MODES
-from station.status_document import Identity, encode, status_document
+from station.status_document import Identity, encode, history_document, status_document
 from station.web_api import EVENTS, Reply, Request, WebApi
 
 DEFAULT_EXAMPLES = 500
@@ -700,7 +700,8 @@ def test_console(line: str, arbitrary: str) -> None:
 
 WEB_TOKEN = "fuzz-token-0123456789-abcdefghij"
 WEB_METHODS = st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "get"]) | st.text(max_size=8)
-WEB_PATHS = st.sampled_from(["/", "/api/status", "/api/events", "/api/command", "/static/dashboard.js",
+WEB_PATHS = st.sampled_from(["/", "/api/status", "/api/history", "/api/events", "/api/command",
+                             "/static/dashboard.js",
                              "/static/index.html", "/static/../../etc/passwd", "//api/command", "/api/command/"]) \
     | st.text(max_size=30)
 # Headers, the query and bodies from pools of what matters (the token right, nearly right and wrong, in every
@@ -758,7 +759,8 @@ def test_web_api(method: str, path: str, header_list: list[tuple[str, str]], que
     headers = dict(reversed(header_list))  # the first of a name counts, as the edge does
     recorded = RECORDED
     recorded.lines.clear()
-    api = WebApi(WEB_TOKEN, lambda: encode(status_document(recorded.station, WEB_IDENTITY)), recorded, WEB_ASSETS)
+    api = WebApi(WEB_TOKEN, lambda: encode(status_document(recorded.station, WEB_IDENTITY)), recorded, WEB_ASSETS,
+                 history=lambda: encode(history_document(recorded.station)))
     scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
     bearer = scheme.lower() == "bearer" and credentials.strip() == WEB_TOKEN
     before = None if bearer else recorded.state()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from fake_station import SSRC, queue_station
 
 from rtpwire.audio import L16_STEREO
 from rtpwire.rtcp import SDES_CNAME, SDES_NAME, ReceiverReport, ReportBlock, SdesChunk, SourceDescription, compound
 from station.audience import Audience
-from station.status_document import EVENT_INTERVAL_S, Identity, StatusPacer, encode, finite, status_document
+from station.status_document import (EVENT_INTERVAL_S, Identity, StatusPacer, encode, finite, history_document,
+                                     status_document)
 
 IDENTITY = Identity("Test Radio", "239.255.0.1", 5004, "L16 44100 Hz stereo (PT 10)")
 
@@ -81,3 +84,19 @@ def test_moving_figures_alone_wait_for_the_interval():
     assert not pacer.due(aged, 0.2)  # only its report's age moved
     assert not pacer.due(aged | {"position_s": 3.1}, 0.3)
     assert pacer.due(aged, 0.1 + EVENT_INTERVAL_S)
+
+
+def test_the_history_document_lists_each_listeners_reports():
+    audience = Audience(SSRC, L16_STEREO.rate, 184_000.0, wall_offset_s=0.0)
+    now = time.monotonic()
+    for ago_s, lost in ((20.0, 0), (10.0, 64)):
+        block = ReportBlock(SSRC, fraction_lost=lost, packets_lost=0, highest_sequence=1000, jitter=441, last_sr=0,
+                            delay_since_last_sr=0)
+        audience.on_rtcp(compound(ReceiverReport(0xA1, (block,)), SourceDescription(
+            (SdesChunk(0xA1, ((SDES_CNAME, "kitchen@host"), (SDES_NAME, "Kitchen"))),))), now - ago_s)
+    station, _ = queue_station(audience)
+    [listener] = json.loads(encode(history_document(station)))["listeners"]
+    assert (listener["ssrc"], listener["name"], listener["cname"]) == (0xA1, "Kitchen", "kitchen@host")
+    [(first_ago, first_lost, jitter), (second_ago, second_lost, _)] = listener["points"]
+    assert 20.0 <= first_ago < 30.0 and 10.0 <= second_ago < 20.0 and first_ago - second_ago == pytest.approx(10.0)
+    assert (first_lost, second_lost, jitter) == (0.0, 25.0, 10.0)

@@ -9,7 +9,7 @@ import pytest
 from fake_station import queue_station
 
 from station.console import About, Commands
-from station.status_document import Identity, encode, status_document
+from station.status_document import Identity, encode, history_document, status_document
 from station.web_api import (COOKIE, EVENTS, MAX_BODY_BYTES, NEEDS_BEARER, NEEDS_TOKEN, NOT_A_COMMAND, Reply,
                              Request, TokenError, WebApi, new_token, read_token)
 
@@ -28,7 +28,8 @@ def station():
 @pytest.fixture
 def api(station):
     commands = Commands(station, About("239.255.0.1:5004", sdp=lambda title: f"v=0\r\ni={title}\r\n"))
-    return WebApi(TOKEN, lambda: encode(status_document(station, IDENTITY)), commands.answer, ASSETS)
+    return WebApi(TOKEN, lambda: encode(status_document(station, IDENTITY)), commands.answer, ASSETS,
+                  history=lambda: encode(history_document(station)))
 
 
 def request(method="GET", path="/api/status", headers=None, body=b"", query=None) -> Request:
@@ -47,7 +48,8 @@ def command(api, line, headers=None) -> tuple[int, dict]:
                                      {"authorization": "Bearer"}, {"cookie": f"{COOKIE}=wrong"},
                                      {"cookie": f"other={TOKEN}"}, {"authorization": f"Bearer {TOKEN}x"},
                                      {"authorization": f"Bearer {TOKEN[:-1]}"}])
-@pytest.mark.parametrize("path", ["/", "/api/status", "/api/events", "/static/dashboard.js", "/nowhere"])
+@pytest.mark.parametrize("path", ["/", "/api/status", "/api/history", "/api/events", "/static/dashboard.js",
+                                  "/nowhere"])
 def test_no_token_or_a_wrong_one_is_401_whatever_is_asked(api, headers, path):
     reply = api.respond(request(path=path, headers=headers))
     assert isinstance(reply, Reply) and reply.status == 401
@@ -150,6 +152,12 @@ def test_status_is_the_document(api, station):
     assert isinstance(reply, Reply) and reply.status == 200
     document = json.loads(reply.body)
     assert document["title"] == "a" and document["state"] == "playing" and document["name"] == "Test Radio"
+
+
+def test_history_is_the_listeners_reports(api):
+    reply = api.respond(request(path="/api/history"))
+    assert isinstance(reply, Reply) and reply.status == 200
+    assert json.loads(reply.body) == {"listeners": []}  # nobody has reported to this station
 
 
 @pytest.mark.parametrize("method, path, allowed", [("POST", "/api/status", "GET"), ("GET", "/api/command", "POST"),

@@ -29,8 +29,8 @@ def served() -> Iterator[tuple]:
     station = queue_station()[0]
     commands = Commands(station, About("239.255.0.1:5004", sdp=lambda title: ""))
     status = functools.partial(status_document, station, Identity("Test Radio", "239.255.0.1", 5004, "L16"))
-    server = WebServer(WebApi(TOKEN, lambda: encode(status()), commands.answer, {"index.html": b"__TOKEN__"}),
-                       status)
+    server = WebServer(WebApi(TOKEN, lambda: encode(status()), commands.answer, {"index.html": b"__TOKEN__"},
+                              history=lambda: b"{}"), status)
     host, port = server.start("127.0.0.1", 0)
     try:
         yield station, server, port
@@ -110,7 +110,7 @@ def test_a_port_in_use_is_a_clear_error():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = WebServer(WebApi(TOKEN, lambda: b"{}", lambda line: line, {}), lambda: {})
+        server = WebServer(WebApi(TOKEN, lambda: b"{}", lambda line: line, {}, history=lambda: b"{}"), lambda: {})
         with pytest.raises(NetworkError, match=f"cannot serve HTTP on 127.0.0.1:{port}: .*address already in use"):
             server.start("127.0.0.1", port)
         server.close()

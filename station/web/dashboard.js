@@ -1,6 +1,7 @@
 // The station's dashboard: renders the status the station streams (Server-Sent Events on /api/events), sends
 // console commands (POST /api/command with the page's bearer token), and plots each listener's loss and jitter
-// over the last five minutes from the history it keeps itself (the station sends only the present).
+// over the last five minutes: the station's history of their reports (GET /api/history) when the page opens,
+// then the figures each status brings.
 // Every string from the station (titles, and listeners' names, which come from the network) is set with
 // textContent, never as HTML.
 "use strict";
@@ -8,7 +9,8 @@
 const TOKEN = document.querySelector('meta[name="radio-token"]').content;
 const HISTORY_S = 300;          // what the plots show
 const SAMPLE_EVERY_S = 1;       // one point a listener a second at most: 300 points a line
-const GAP_S = 5;                // no line drawn across a longer silence (the stream lost, a listener gone)
+const GAP_S = 15;               // no line drawn across a longer silence (the stream lost, a listener gone):
+                                // longer than two of a listener's report intervals (RTCP: 2 to 6 s apart)
 const VOLUME_HOLD_MS = 1500;    // after the operator moves the slider, the station's value waits this long
 const CONNECTION_LOST = "connection lost, reconnecting…";
 const COLORS = ["#1f5fbf", "#d1495b", "#2a9d8f", "#e09f3e", "#7b2cbf", "#3a86ff", "#6a994e", "#9c6644"];
@@ -258,6 +260,30 @@ function record(listeners) {
     if (!entry.points.length && !listeners.some((listener) => listener.ssrc === ssrc)) {
       listenerHistory.delete(ssrc);  // gone, and out of the window
     }
+  }
+}
+
+// The reports the station kept of the last minutes, before what the events bring: a dashboard opened now plots
+// the minutes before it too. `listener.points` are [seconds ago, loss %, jitter ms], oldest first.
+async function seedHistory() {
+  try {
+    const reply = await fetch("/api/history", {credentials: "same-origin", cache: "no-store"});
+    if (!reply.ok) {
+      return;
+    }
+    const now = Date.now() / 1000;
+    for (const listener of (await reply.json()).listeners || []) {
+      colorOf(listener.ssrc);
+      const entry = listenerHistory.get(listener.ssrc);
+      entry.label = listenerLabel(listener);
+      const earliest = entry.points.length ? entry.points[0].t : Infinity;
+      const past = listener.points.map(([ago, loss, jitter]) => ({t: now - ago, loss, jitter}))
+        .filter((point) => point.t < earliest);
+      entry.points.unshift(...past);
+    }
+    drawPlots();
+  } catch (error) {
+    // no history: the plots start from now
   }
 }
 
@@ -515,6 +541,7 @@ function setUp() {
       drawPlots();
     }
   }, 2000);
+  seedHistory();
   refresh();
   connect();
 }
