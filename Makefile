@@ -80,6 +80,7 @@ bench: install test-packages
 	$(PY) -m bench.start
 	$(PY) -m bench.peers
 	$(PY) -m bench.latency
+	$(PY) -m bench.dashboard --browsers 5
 	$(PY) -m bench.icecast
 
 throughput: install
