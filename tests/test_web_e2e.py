@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 
@@ -127,3 +128,14 @@ def test_events_arrive_and_follow_a_command(radio):
     api.command("PAUSE")
     assert "paused" in [next(stream)["state"] for _ in range(2)]
     stream.close()
+
+
+def test_a_port_in_use_stops_the_station_with_a_clear_error(launcher: Launcher, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        station = launcher.start("station", "--http", str(port), str(write_wav(tmp_path / "a.wav", noise_pcm(1.0))))
+        assert station.popen.wait(TIMEOUT_S) == 3  # EXIT_NETWORK
+    assert f"cannot serve HTTP on 127.0.0.1:{port}: " in station.stderr()
+    assert "Traceback" not in station.stderr() and "dashboard:" not in station.stdout()
