@@ -2,9 +2,10 @@
 the HTTP server costs the station while browsers watch (`python -m bench.dashboard --browsers 5`).
 
 Starts a station on the bundled media with its HTTP API (`--http 0`, multicast on loopback, TTL 0), two named
-listeners that play into nothing (Kitchen and Living room), then headless Chromium on the dashboard's URL; after
-`--seconds` (20 by default, so that the loss and jitter plots have lines), it saves the page as a PNG. Every
-process and browser is stopped by its PID, or quit, before this returns.
+listeners that play into nothing (Kitchen and Living room); after `--seconds` (20 by default) of their reports,
+which the station keeps, headless Chromium opens the dashboard's URL, whose plots start from that history, and
+saves the page as a PNG a few seconds later. Every process and browser is stopped by its PID, or quit, before
+this returns.
 
 Chromium and its driver are Debian's (/usr/bin/chromium, /usr/bin/chromedriver: `make test` installs them);
 Selenium is pointed at both so that its Selenium Manager never downloads anything. `open_browsers` opens any
@@ -119,12 +120,16 @@ def wait_for_dashboard(driver: WebDriver, listeners: int) -> None:
     WebDriverWait(driver, WAIT_S).until(ready)
 
 
-def screenshot(url: str, path: Path, seconds: float, width: int, height: int, listeners: int) -> None:
-    """The dashboard at `url` after `seconds`, saved as a PNG at `path`: the whole page, at least `height` high."""
+PAGE_WATCHES_S = 5.0  # before the picture: a few statuses and history points on the page's plots
+
+
+def screenshot(url: str, path: Path, width: int, height: int, listeners: int) -> None:
+    """The dashboard at `url` opened now, saved as a PNG at `path` PAGE_WATCHES_S later: the whole page, at least
+    `height` high."""
     driver = open_browser(url, width, height)
     try:
         wait_for_dashboard(driver, listeners)
-        time.sleep(seconds)
+        time.sleep(PAGE_WATCHES_S)
         page_height = int(driver.execute_script("return document.documentElement.scrollHeight"))
         set_viewport(driver, width, max(height, page_height))
         time.sleep(1.0)  # the plots redrawn at the new size, and a fresh status
@@ -182,8 +187,8 @@ def main() -> int:
                         help="measure the station's CPU with N dashboards open, against none and no --http")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the measure (default 3)")
     parser.add_argument("--seconds", type=float, default=20.0,
-                        help="how long the dashboard watches before the picture, or each case is measured "
-                             "(default 20)")
+                        help="how long the listeners play before the dashboard opens for the picture (its plots "
+                             "start from the station's history), or each case is measured (default 20)")
     parser.add_argument("--width", type=int, default=1200, help="the page's width in CSS pixels (default 1200)")
     parser.add_argument("--height", type=int, default=1000,
                         help="the page's least height in CSS pixels; a longer page is taken whole (default 1000)")
@@ -202,8 +207,9 @@ def main() -> int:
         try:
             print("bench.dashboard: starting the station and its listeners...", file=sys.stderr, flush=True)
             _, url = start_radio(launcher)
-            print(f"bench.dashboard: watching for {args.seconds:g} s...", file=sys.stderr, flush=True)
-            screenshot(url, args.screenshot, args.seconds, args.width, args.height, len(LISTENERS))
+            print(f"bench.dashboard: the listeners play for {args.seconds:g} s...", file=sys.stderr, flush=True)
+            time.sleep(args.seconds)
+            screenshot(url, args.screenshot, args.width, args.height, len(LISTENERS))
         finally:
             launcher.stop_all()
     print(f"bench.dashboard: saved {args.screenshot}", file=sys.stderr)
