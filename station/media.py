@@ -115,7 +115,10 @@ def _prepare_worker() -> None:
     reads a key from its stdin as it decodes, even from a pipe, and without this every track decoded would eat a
     byte of the operator's piped commands (`PREV` arriving as `REV`). And on Linux it is sent SIGTERM when the
     station dies: a station killed outright (SIGKILL, a crash) would otherwise leave it behind for good, as it
-    holds both ends of its own work queue and never sees the station go."""
+    holds both ends of its own work queue and never sees the station go. Ctrl-C on a terminal signals the whole
+    process group: the station stops itself and this process with it, which would otherwise die of the SIGINT
+    first, printing a traceback under the station's last words."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)

@@ -345,3 +345,17 @@ def test_sigusr1_writes_the_figures_so_far_and_the_programs_go_on(launcher, tmp_
     assert json.loads(listener_json.read_text())["packets_received"] >= listener_second["packets_received"]
     assert json.loads(station_json.read_text())["packets_sent"] >= station_second["packets_sent"]
     assert "Traceback" not in station.stderr() + listener.stderr()
+
+
+def test_ctrl_c_to_the_process_group_stops_the_station_cleanly(launcher, tmp_path):
+    """Ctrl-C on a terminal signals the whole process group, the station's decoding process included."""
+    song = write_wav(tmp_path / "song.wav", noise_pcm(5.0))
+    # its own group, as a terminal's job; SIGINT as a terminal leaves it, even where the test runs with it ignored
+    # (a job a shell started in the background), which its processes would inherit
+    station = launcher.start("station", str(song), prefix=("setsid", "env", "--default-signal=INT"))
+    station.wait_for("type HELP", stream="stdout")
+    time.sleep(2.0)  # the track decoded: its decoding process waits for work, where a SIGINT killed it noisily
+    os.killpg(station.popen.pid, signal.SIGINT)
+    assert station.popen.wait(10) == 0
+    assert "off the air" in station.stdout()
+    assert "Traceback" not in station.stderr() and "KeyboardInterrupt" not in station.stderr()
