@@ -89,7 +89,7 @@ class IcecastServer:
         raise AssertionError(f"icecast not answering within {timeout_s} s: {self.log()}")
 
     def stop(self) -> None:
-        """By its own PID: SIGTERM, then SIGKILL; bounded."""
+        """By its own PID: SIGTERM, then SIGKILL; bounded. (Icecast takes a second to end on SIGTERM.)"""
         if self.popen is not None and self.popen.poll() is None:
             self.popen.terminate()
             try:
@@ -97,6 +97,12 @@ class IcecastServer:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(5)
+
+    def kill(self) -> None:
+        """By its own PID, at once (SIGKILL): the end of a test, where how it ends no longer matters."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(5)
 
     def status(self) -> dict:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/status-json.xsl", timeout=2) as response:
@@ -126,4 +132,4 @@ def icecast(tmp_path: Path) -> Iterator[IcecastServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.kill()

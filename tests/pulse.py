@@ -205,10 +205,27 @@ def locate(recording: np.ndarray, source: np.ndarray) -> Match:
 
 
 def _best_correlation(recording: np.ndarray, block: np.ndarray, at: int) -> float:
-    """The highest correlation of `block` with the recording starting within SLIP_SAMPLES of `at`."""
-    flat = block.astype(np.float64).ravel()
-    best = 0.0
-    for start in range(max(0, at - SLIP_SAMPLES), min(len(recording) - len(block), at + SLIP_SAMPLES) + 1):
-        candidate = recording[start: start + len(block)].astype(np.float64).ravel()
-        best = max(best, float(np.corrcoef(candidate, flat)[0, 1]))
-    return best
+    """The highest correlation of `block` with the recording starting within SLIP_SAMPLES of `at` (Pearson's r of
+    the frames' samples, both channels; a silent stretch of the recording, whose r is undefined, counts as 0).
+
+    All the starts at once, as np.corrcoef would compute each: the products by one cross-correlation (FFT), each
+    window's sums (exact, in integers) from running totals."""
+    first, last = max(0, at - SLIP_SAMPLES), min(len(recording) - len(block), at + SLIP_SAMPLES)
+    if last < first:
+        return 0.0
+    width, n = block.shape[1], block.size
+    flat = np.ascontiguousarray(recording[first: last + len(block)]).ravel()  # frames interleaved, as ravel() does
+    centred = block.astype(np.float64).ravel()
+    centred -= centred.mean()
+    size = 1 << (len(flat) + n).bit_length()
+    correlation = np.fft.irfft(np.fft.rfft(flat.astype(np.float64), size) * np.conj(np.fft.rfft(centred, size)), size)
+    starts = np.arange(last - first + 1) * width  # where each start's window begins in `flat`
+    products = correlation[starts]  # sum((x - mean x) * (y - mean y)) = sum(x * (y - mean y))
+    totals = np.concatenate([[0], np.cumsum(flat, dtype=np.int64)])
+    squares = np.concatenate([[0], np.cumsum(flat.astype(np.int64) ** 2)])
+    sums, sums_of_squares = totals[starts + n] - totals[starts], squares[starts + n] - squares[starts]
+    spread = (n * sums_of_squares - sums * sums).astype(np.float64) / n  # n * var(x), exactly 0 when x is constant
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = products / np.sqrt(spread * float(centred @ centred))
+    r = r[spread > 0]
+    return max(0.0, float(r.max())) if len(r) else 0.0

@@ -69,14 +69,15 @@ def rtp_url(group: str, port: int) -> str:
     return f"rtp://{group}:{port}?localaddr=127.0.0.1&ttl=1"
 
 
-def ffmpeg_records(launcher, programs, tmp_path: Path, song: Path, *station_args: str) -> tuple[np.ndarray, int]:
+def ffmpeg_records(launcher, programs, tmp_path: Path, song: Path, *station_args: str,
+                   ffmpeg_args: tuple[str, ...] = ()) -> tuple[np.ndarray, int]:
     """A station playing `song` once, described by its SDP file, which is all ffmpeg is given to record it; what
     ffmpeg recorded, and its exit status. ffmpeg starts once the file exists, so it may miss the first packets."""
     sdp_path = tmp_path / "station.sdp"
     station = launcher.start("station", "--once", "--sdp", str(sdp_path), "--no-sap", *station_args, str(song))
     wait_for_file(sdp_path)
     recording = tmp_path / "ffmpeg.wav"
-    ffmpeg = programs.start(*FFMPEG_RECEIVE, "-i", str(sdp_path), "-map", "0:a", "-c:a", "pcm_s16le",
+    ffmpeg = programs.start(*FFMPEG_RECEIVE, *ffmpeg_args, "-i", str(sdp_path), "-map", "0:a", "-c:a", "pcm_s16le",
                             str(recording))
     assert station.popen.wait(30) == 0
     time.sleep(0.5)  # the last packets on their way through ffmpeg
@@ -136,10 +137,12 @@ def test_ffmpeg_still_records_an_l16_stream_with_fec_bit_exact(launcher, program
     audio line as before, bit for bit, and never sees a repair packet."""
     source = noise_pcm(3.0, seed=11)
     recording, status = ffmpeg_records(launcher, programs, tmp_path, write_wav(tmp_path / "song.wav", source),
-                                       "--fec", "10,15")
+                                       "--fec", "10,15", ffmpeg_args=("-listen_timeout", "3"))
     assert "m=application" in (tmp_path / "station.sdp").read_text()
     # ffmpeg ends by itself once every stream it reads said BYE; the repair line never does (it has no RTCP), so
-    # it ends at the interrupt, its status 255, having written the WAV's sizes all the same ("Exiting normally")
+    # it is still reading at the interrupt: ffmpeg takes note (its status will be 255), but its input goes on
+    # waiting for a packet until it gives up, -listen_timeout seconds after the last one (10 by default), and then
+    # it ends, having written the WAV's sizes all the same
     assert status == 255
     heard, longest_gap = audible_runs(recording)
     assert len(heard) > len(source) / 2, f"ffmpeg recorded {len(heard)} of {len(source)} frames"
