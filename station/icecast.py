@@ -16,6 +16,7 @@ The connection's state, when to try again and what the operator hears are `stati
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import queue
@@ -110,6 +111,16 @@ def _spawn(argv: list[str], **pipes: int) -> subprocess.Popen[bytes]:
     return popen
 
 
+def _wait_or_stop(popen: subprocess.Popen[bytes]) -> None:
+    """Waits for a process of ours whose input was closed to end by itself; if it does not within STOP_TIMEOUT_S,
+    ends it by its PID. ffmpeg blocked on a pipe that says nothing more never notices a SIGTERM (it reads on
+    after the signal), so the end of its input is what ends it, at once."""
+    try:
+        popen.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _stop(popen)
+
+
 def _stop(popen: subprocess.Popen[bytes]) -> None:
     """Ends a process of ours by its PID: SIGTERM, then SIGKILL; bounded."""
     if popen.poll() is None:
@@ -163,14 +174,20 @@ class _Encoder:
             self._after._pump.join()
         stdout = self.popen.stdout
         assert stdout is not None
+        relaying = True
         while chunk := stdout.read1(65536):
+            if not relaying:
+                continue  # read and dropped: an encoder whose output nobody reads could never end
             try:
                 self._send(chunk)
             except (BrokenPipeError, OSError, ValueError):  # the relay ended
-                return
+                relaying = False
 
     def close(self) -> None:
-        _stop(self.popen)
+        """Ends the encoder by the end of its input, its last pages pumped to the relay."""
+        self.finish()
+        _wait_or_stop(self.popen)
+        self._pump.join(STOP_TIMEOUT_S)
 
 
 class _Link:
@@ -222,9 +239,12 @@ class _Link:
         return self._target.redact(said or self.encoder.said.text(0.5))
 
     def close(self) -> None:
+        """Ends the encoders, then the relay, each by the end of its input: the mount gets the stream's end."""
         for encoder in (*self._finished, self.encoder):
             encoder.close()
-        _stop(self.relay)
+        with self._relay_lock, contextlib.suppress(OSError):  # a relay that ended already (refused, cut off)
+            self.relay.stdin.close()  # type: ignore[union-attr]
+        _wait_or_stop(self.relay)
 
 
 class IcecastFeed:

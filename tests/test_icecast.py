@@ -15,6 +15,9 @@ from simulation import aligned_correlation, music_pcm
 from test_end_to_end import audible_runs
 from test_interop import programs  # noqa: F401  (the fixture)
 
+from station.icecast import FeedSettings, _Encoder, encoder_command
+from station.icecast_target import parse_target
+
 pytestmark = pytest.mark.e2e
 
 READ_S = 10  # what each reader decodes, as a player would hear it
@@ -107,3 +110,22 @@ def test_multicast_stays_bit_exact_through_an_icecast_restart_and_a_wrong_passwo
     assert stats[f"{where}/radio.ogg"]["connects"] == 2 and stats[f"{where}/radio.ogg"]["bytes_sent"] > 0
     assert stats[f"{where}/other.mp3"]["state"] == "unauthorized"
     assert stats[f"{where}/other.mp3"]["connects"] == 0
+
+
+@pytest.mark.parametrize("mount, last_bytes_say_so", [
+    ("/radio.ogg", lambda data: data[data.rfind(b"OggS") + 5] & 0x04),  # the last page says end of stream
+    ("/radio.mp3", lambda data: len(data) >= 0.9 * 0.3 * 64_000 / 8)])  # all of the 0.3 s at 64 kbit/s
+def test_an_encoder_closed_ends_by_its_input_with_its_stream_whole(mount, last_bytes_say_so):
+    """Closing a feed's encoder ends its input: ffmpeg finishes the stream and exits by itself (a SIGTERM would
+    not even stop it, blocked on a pipe that says nothing more), and its last bytes reach the relay."""
+    settings = FeedSettings(rate=48000, channels=2, slot_frames=480, bitrate_kbps=64, name="Test", description="")
+    relayed: list[bytes] = []
+    encoder = _Encoder(encoder_command(parse_target(f"icecast://source:pw@127.0.0.1:8000{mount}"), settings, "t"),
+                       relayed.append, None, settings.frame_bytes, pending_max=10**7)
+    try:
+        assert encoder.write(noise_pcm(0.3, rate=48000).tobytes()) == 0  # 57.6 kB: one write fills no pipe
+        encoder.close()
+        assert encoder.popen.returncode == 0  # its own exit, no signal's
+        assert last_bytes_say_so(b"".join(relayed))
+    finally:
+        encoder.close()
