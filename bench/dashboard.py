@@ -107,17 +107,17 @@ def set_viewport(driver: WebDriver, width: int, height: int) -> None:
                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
 
+READY = """return ["", "–"].includes(document.getElementById("title").textContent.trim()) ? 0 :
+  Array.from(document.querySelectorAll("#listeners tbody tr")).filter((row) => row.textContent.includes("s ago"))
+    .length"""
+
+
 def wait_for_dashboard(driver: WebDriver, listeners: int) -> None:
-    """Until the page shows a title and a row of figures for each of `listeners`."""
-    from selenium.webdriver.common.by import By
+    """Until the page shows a title and a row of figures for each of `listeners`. Asked in one script, as the
+    page redraws its rows with every status (an element found a moment before may be gone)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def ready(driver: WebDriver) -> bool:
-        rows = driver.find_elements(By.CSS_SELECTOR, "#listeners tbody tr")
-        reported = [row for row in rows if "s ago" in row.text]
-        return driver.find_element(By.ID, "title").text not in ("", "–") and len(reported) >= listeners
-
-    WebDriverWait(driver, WAIT_S).until(ready)
+    WebDriverWait(driver, WAIT_S).until(lambda driver: driver.execute_script(READY) >= listeners)
 
 
 PAGE_WATCHES_S = 5.0  # before the picture: a few statuses and history points on the page's plots

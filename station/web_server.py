@@ -3,7 +3,7 @@
 It only moves bytes: each request goes to `WebApi.respond` (sans-IO) on a worker thread, as a command may take a
 while (ADD of a big folder, MIC opening a device) and must never hold up the event loop; the reply goes back as it
 is. `/api/events` is a Server-Sent Events stream: one publisher reads the status every `TICK_S` while anyone
-watches, and `StatusPacer` decides when every watcher gets it.
+watches (asleep while nobody does), and `StatusPacer` decides when every watcher gets it.
 
 Why aiohttp: one maintained asyncio library that is the server itself (no separate ASGI server to run, as
 Starlette needs uvicorn), streams responses, and limits request bodies (`client_max_size`) before they are read.
@@ -127,6 +127,8 @@ class WebServer:
         watcher: asyncio.Queue[bytes | None] = asyncio.Queue(BACKLOG_EVENTS)
         first = await asyncio.get_running_loop().run_in_executor(None, self._status)
         self._watchers.add(watcher)
+        if self._poke is not None:
+            self._poke.set()  # the publisher wakes for its first watcher
         try:
             data: bytes | None = encode(first)
             while data is not None:
@@ -143,8 +145,11 @@ class WebServer:
         assert self._poke is not None
         loop, pacer = asyncio.get_running_loop(), StatusPacer()
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), TICK_S)
+            if self._watchers:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._poke.wait(), TICK_S)
+            else:
+                await self._poke.wait()  # nobody watches: asleep until a watcher comes (or a command runs)
             self._poke.clear()
             if not self._watchers:
                 continue
