@@ -61,8 +61,11 @@ listen: install
 # marks e2e, to keep them out of the fast part), on both cores; then the end-to-end tests alone, as their timing
 # (playout in step to a millisecond, a station's send error under 2 ms) needs the machine to itself. worksteal,
 # with the long tests first (tests/conftest.py): a worker left idle takes tests queued for the other.
+# Bytecode is cached (__pycache__/, ignored by git) even where the environment says not to (PYTHONDONTWRITEBYTECODE):
+# each station and listener the end-to-end tests start would otherwise compile the whole project anew.
 test: install test-packages
 	status=0; \
+	export PYTHONDONTWRITEBYTECODE=; \
 	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -n 2 --dist worksteal -m "not e2e or slow" || status=$$?; \
 	$(PY) -m pytest -q -m "e2e and not slow" || status=$$?; \
 	exit $$status

@@ -107,14 +107,13 @@ def console_station(files=None, live=None, opener=None, live_spec=None, audience
     return Station(onair, broadcaster, opener or Opener(), live_spec=live_spec, audience=audience), onair, broadcaster
 
 
-def queue_station(audience=None) -> tuple[Station, Broadcaster]:
+def queue_station(audience=None) -> tuple[Station, OnAir, Broadcaster]:
     """A Station on three tracks of a fake loader, started, looping: a.wav (1 s), b.wav and c.wav (0.5 s each);
-    and its broadcaster."""
+    what it has on the air, and its broadcaster."""
     files, _, _ = make_source({"a.wav": pcm(0, 44100), "b.wav": pcm(0, 22050), "c.wav": pcm(0, 22050)},
                               repeat="queue")
     files.start()
-    station, _, broadcaster = console_station(files=files, audience=audience)
-    return station, broadcaster
+    return console_station(files=files, audience=audience)
 
 
 def on_air(files=None, live=None, *, start_s: float = 100.0, wall_offset_s: float = 1_700_000_000.0,

@@ -253,7 +253,7 @@ def test_listeners_from_the_audience():
 # --- the queue commands --------------------------------------------------------------------------------------
 
 def test_with_files_runs_the_action_under_the_loops_lock():
-    station, broadcaster = queue_station()
+    station, _, broadcaster = queue_station()
 
     def action(source):
         assert broadcaster.lock.locked()  # the loop steps a slot under this lock: no packet is read meanwhile
@@ -266,7 +266,7 @@ def test_with_files_runs_the_action_under_the_loops_lock():
 
 
 def test_with_files_releases_the_lock_when_the_action_fails():
-    station, broadcaster = queue_station()
+    station, _, broadcaster = queue_station()
     with pytest.raises(QueueError):
         station.with_files(lambda files: files.jump(7))
     assert not broadcaster.lock.locked()
@@ -281,7 +281,7 @@ def test_with_files_without_files_is_a_queue_error():
 
 
 def test_status_shows_the_queue():
-    station, _ = queue_station()
+    station, _, _ = queue_station()
     status = station.status()
     assert (status.queue_position, status.queue_length, status.repeat, status.shuffle) == (1, 3, "queue", False)
     assert status.volume_percent == 100

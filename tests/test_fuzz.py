@@ -730,10 +730,11 @@ class RecordedCommands:
 
     def __init__(self) -> None:
         from fake_station import queue_station
-        self.station = queue_station()[0]
+        self.station, self.onair, _ = queue_station()
         self.commands = Commands(self.station, About("239.255.0.1:5004", sdp=lambda title: ""))
         self.lines: list[str] = []
-        self.state()  # the first look takes the decoded track over from its head: the duration is known after
+        status_document(self.station, WEB_IDENTITY)  # the first status takes the decoded track over from its head:
+        # the queue knows its duration after, which a later status (by the cookie, without the bearer) would change
 
     def __call__(self, line: str) -> str | None:
         self.lines.append(line)
@@ -741,9 +742,9 @@ class RecordedCommands:
             return "error: ADD is not run by the fuzzer"
         return self.commands.answer(line)
 
-    def state(self) -> dict:
-        document = status_document(self.station, WEB_IDENTITY)
-        return {key: value for key, value in document.items() if key not in ("position_s", "send")}
+    def state(self) -> tuple:
+        """What a command could change: paused, the title, the volume, the source, the queue."""
+        return (self.onair.now_playing(), self.onair.volume_percent, self.onair.live, self.station.queue_listing())
 
 
 WEB_IDENTITY = Identity("Fuzz Radio", "239.255.0.1", 5004, "L16")

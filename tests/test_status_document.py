@@ -29,7 +29,7 @@ def test_the_document_of_a_playing_station():
                         last_sr=0, delay_since_last_sr=0)
     audience.on_rtcp(compound(ReceiverReport(0xA1, (block,)), SourceDescription(
         (SdesChunk(0xA1, ((SDES_CNAME, "kitchen@host"), (SDES_NAME, "Kitchen"))),))), time.monotonic())
-    station, _ = queue_station(audience)
+    station, _, _ = queue_station(audience)
     document = json.loads(encode(status_document(station, IDENTITY)))
     assert {key: document[key] for key in ("name", "group", "port", "codec", "state", "source", "title",
                                            "position_s", "volume_percent", "capture")} == {
@@ -94,7 +94,7 @@ def test_the_history_document_lists_each_listeners_reports():
                             delay_since_last_sr=0)
         audience.on_rtcp(compound(ReceiverReport(0xA1, (block,)), SourceDescription(
             (SdesChunk(0xA1, ((SDES_CNAME, "kitchen@host"), (SDES_NAME, "Kitchen"))),))), now - ago_s)
-    station, _ = queue_station(audience)
+    station, _, _ = queue_station(audience)
     [listener] = json.loads(encode(history_document(station)))["listeners"]
     assert (listener["ssrc"], listener["name"], listener["cname"]) == (0xA1, "Kitchen", "kitchen@host")
     [(first_ago, first_lost, jitter), (second_ago, second_lost, _)] = listener["points"]
