@@ -19,14 +19,16 @@ import subprocess
 import sys
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 @dataclass
@@ -164,6 +166,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     launch = getattr(item, "launcher", None)
     if report.failed and launch is not None and launch.procs:
         report.sections.append(("processes", launch.report()))
+
+
+def wait_until(condition: Callable[[], T], what: str, timeout_s: float = 20.0) -> T:
+    """Polls `condition` until it gives something true, and returns that; AssertionError, naming `what`, if it
+    has not within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.05)
+    return result
 
 
 def noise_pcm(seconds: float, seed: int = 1, rate: int = 44100) -> np.ndarray:

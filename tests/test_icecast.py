@@ -9,7 +9,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from conftest import noise_pcm, read_wav, write_wav
+from conftest import noise_pcm, read_wav, wait_until, write_wav
 from icecast_server import icecast  # noqa: F401  (the fixture)
 from simulation import aligned_correlation, music_pcm
 from test_end_to_end import audible_runs
@@ -21,15 +21,6 @@ from station.icecast_target import parse_target
 pytestmark = pytest.mark.e2e
 
 READ_S = 10  # what each reader decodes, as a player would hear it
-
-
-def _wait(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not within {timeout_s} s")
 
 
 def _ogg_title_heard(url: str, title: str) -> bool:
@@ -58,7 +49,7 @@ def test_both_formats_play_the_programme_and_follow_its_titles(launcher, program
         time.sleep(0.5)
         return all(f"/radio.{mount}: 1 listener (connected)" in station.stdout() for mount in ("ogg", "mp3"))
 
-    _wait(both_listeners_counted, READ_S - 2, "the readers in LISTENERS")
+    wait_until(both_listeners_counted, "the readers in LISTENERS", READ_S - 2)
     for mount, reader in readers.items():
         assert reader.wait(READ_S + 15) == 0, f"the {mount} reader failed"
         heard = read_wav(tmp_path / f"heard-{mount}.wav")
@@ -68,9 +59,9 @@ def test_both_formats_play_the_programme_and_follow_its_titles(launcher, program
     assert about["server_name"] == "Loopback Radio" and about["server_description"] == "a test"
     assert about["title"] == "first-song"
     station.send("NEXT")
-    _wait(lambda: icecast.mount("/radio.mp3").get("title") == "second-song", 5, "the MP3 mount's new title")
-    _wait(lambda: _ogg_title_heard(icecast.listen_url("/radio.ogg"), "second-song"), 5,
-          "the Ogg mount's new title")
+    wait_until(lambda: icecast.mount("/radio.mp3").get("title") == "second-song", "the MP3 mount's new title", 5)
+    wait_until(lambda: _ogg_title_heard(icecast.listen_url("/radio.ogg"), "second-song"), "the Ogg mount's new title",
+               5)
     assert station.stop() == 0
     for text in (station.stdout(), station.stderr()):
         assert icecast.password not in text and "Traceback" not in text

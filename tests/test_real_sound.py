@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, read_wav, write_wav
+from conftest import ROOT, read_wav, wait_until, write_wav
 from pulse import RATE, PulseServer, chord_pcm, locate, read_raw, recorded_frames, stop_process, wait_for_frames
 
 from bench.sync import CLICK_PERIOD_S, TRACK_S, click_track, measure_clicks
@@ -42,14 +42,6 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
 
 def sink_name(prefix: str) -> str:
     return f"{prefix}{random.randrange(10**6)}"
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def recorded_more(path: Path, seconds: float) -> Callable[[], bool]:

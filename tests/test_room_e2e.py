@@ -88,6 +88,7 @@ def test_volume_keys_on_a_terminal_change_the_volume_while_playing(launcher, tmp
     try:
         _read_until(parent, "| playing |", 20)
         assert "volume 100%" in _read_until(parent, "volume 100%", 5)
+        time.sleep(1.0)  # the scenario: a second at full volume (the status line shows before much is recorded)
         os.write(parent, b"--")
         _read_until(parent, "volume 90%", 5)
         time.sleep(0.5)  # the scenario: half a second at 90 %

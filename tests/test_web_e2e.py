@@ -7,11 +7,10 @@ import http.client
 import json
 import re
 import socket
-import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import Launcher, Proc, noise_pcm, write_wav
+from conftest import Launcher, Proc, noise_pcm, wait_until, write_wav
 
 URL = re.compile(r"dashboard: http://127\.0\.0\.1:(\d+)/\?token=(\S+)")
 TIMEOUT_S = 10.0
@@ -59,16 +58,6 @@ class Api:
             connection.close()
 
 
-def until(condition, what: str, timeout_s: float = TIMEOUT_S):
-    """Polls `condition` (bounded) until it gives something true, and returns that."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout_s} s: {what}")
-
-
 @pytest.fixture
 def radio(launcher: Launcher, tmp_path) -> tuple[Api, Proc]:
     songs = [write_wav(tmp_path / f"{name}.wav", noise_pcm(20.0, seed=seed))
@@ -95,8 +84,8 @@ def test_refusals_then_status_pause_volume_next_and_queue_over_http(radio):
     assert (status["state"], status["source"], status["title"]) == ("playing", "files", "Harbour Lights")
     assert [track["title"] for track in status["queue"]["tracks"]] == ["Harbour Lights", "Blue Monk", "Night Train"]
     assert status["send"]["packets_sent"] > 0 and status["duration_s"] == pytest.approx(20.0, abs=0.01)
-    kitchen = until(lambda: [entry for entry in api.status()["listeners"] if entry["name"] == "Kitchen"],
-                    "the listener in the status")[0]
+    kitchen = wait_until(lambda: [entry for entry in api.status()["listeners"] if entry["name"] == "Kitchen"],
+                         "the listener in the status", TIMEOUT_S)[0]
     assert kitchen["fraction_lost_pct"] == 0 and kitchen["jitter_ms"] is not None
     status, history = api.ask("GET", "/api/history")  # what a dashboard opened now plots the last minutes from
     [kept] = [entry for entry in history["listeners"] if entry["name"] == "Kitchen"]
