@@ -348,11 +348,6 @@ class Commands:
             return execute(command, self._station, self._about)
 
 
-def failed(answer: str) -> bool:
-    """Whether an answer reports an error (ADD's may report some files' errors besides the tracks it added)."""
-    return any(line.startswith("error: ") for line in answer.splitlines())
-
-
 def execute(command: Command, station: Station, about: About) -> str:
     """Carries out a parsed command on the station and returns the answer for the operator."""
     try:

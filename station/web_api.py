@@ -134,7 +134,7 @@ class WebApi:
         answer = self._command(line)
         if answer is None:
             return answer_reply(400, False, "error: the command is blank")
-        ok = not any(text.startswith("error: ") for text in answer.splitlines())
+        ok = not _failed(answer)
         return answer_reply(200 if ok else 400, ok, answer)
 
     def _dashboard(self, set_cookie: bool) -> Reply:
@@ -168,6 +168,12 @@ class WebApi:
             return None
         morsel = cookies.get(COOKIE)
         return morsel.value if morsel is not None else None
+
+
+def _failed(answer: str) -> bool:
+    """Whether the console's answer reports an error: an ADD's may report some files' errors besides the tracks
+    it added, which is no success either."""
+    return any(line.startswith("error: ") for line in answer.splitlines())
 
 
 def load_assets(folder: Path = ASSETS) -> dict[str, bytes]:

@@ -134,6 +134,12 @@ def test_a_body_that_is_no_json_command_is_400(api, station, body):
     assert not station.status().paused
 
 
+def test_an_add_with_a_missing_file_is_400_with_every_line(api, tmp_path):
+    status, answer = command(api, f"ADD {tmp_path / 'missing.flac'}")
+    assert (status, answer["ok"]) == (400, False)
+    assert answer["answer"] == f"error: {tmp_path / 'missing.flac'}: no such file or folder"
+
+
 def test_a_blank_command_is_400(api):
     assert command(api, "   ") == (400, {"ok": False, "answer": "error: the command is blank"})
 
