@@ -159,6 +159,8 @@ def test_listener_keeps_receiving_when_its_device_vanishes(pulse, launcher, tmp_
     quiet = launcher.start("listener", "--quiet", "--output", "speaker", "--device", sink, "--duration", "6",
                            env=pulse.env)
     listener.wait_for("| playing |")
+    wait_until(lambda: len(pulse.pactl("list", "short", "sink-inputs").splitlines()) == 2,
+               "both listeners' streams on the sink (the quiet one says nothing)")
     pulse.stop()  # the audio server, and with it the device, is gone
     listener.wait_for("stopped (device gone?); still receiving")
     assert listener.popen.wait(20) == 0 and quiet.popen.wait(20) == 0
