@@ -86,6 +86,13 @@ def answer_reply(status: int, ok: bool, answer: str, headers: tuple[tuple[str, s
     return Reply(status, json.dumps({"ok": ok, "answer": answer}, ensure_ascii=False).encode(), headers=headers)
 
 
+def _unauthorized(answer: str) -> Reply:
+    return answer_reply(401, False, answer, headers=(("WWW-Authenticate", 'Bearer realm="station"'),))
+
+
+TOO_LARGE = answer_reply(413, False, f"error: a request body is at most {MAX_BODY_BYTES} bytes")
+
+
 class WebApi:
     def __init__(self, token: str, status: Callable[[], bytes], command: Callable[[str], str | None],
                  assets: Mapping[str, bytes], history: Callable[[], bytes]) -> None:
@@ -100,10 +107,10 @@ class WebApi:
 
     def respond(self, request: Request) -> Reply | Events:
         if len(request.body) > MAX_BODY_BYTES:
-            return answer_reply(413, False, f"error: a request body is at most {MAX_BODY_BYTES} bytes")
+            return TOO_LARGE
         with_query = request.path == "/" and self._matches(request.query.get("token"))
         if not (with_query or self._matches(self._bearer(request)) or self._matches(self._cookie(request))):
-            return answer_reply(401, False, NEEDS_TOKEN, headers=(("WWW-Authenticate", 'Bearer realm="station"'),))
+            return _unauthorized(NEEDS_TOKEN)
         if request.path.startswith("/static/"):
             return self._asset(request)
         allowed = ROUTES.get(request.path)
@@ -120,7 +127,7 @@ class WebApi:
         if request.path == "/api/events":
             return EVENTS
         if not self._matches(self._bearer(request)):
-            return answer_reply(401, False, NEEDS_BEARER, headers=(("WWW-Authenticate", 'Bearer realm="station"'),))
+            return _unauthorized(NEEDS_BEARER)
         return self._run(request.body)
 
     def _run(self, body: bytes) -> Reply:

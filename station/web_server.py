@@ -25,13 +25,12 @@ from rtpwire.net import NetworkError
 from station.console import Commands
 from station.control import Station
 from station.status_document import Identity, StatusPacer, encode, history_document, status_document
-from station.web_api import EVENTS, MAX_BODY_BYTES, Reply, Request, WebApi, answer_reply, load_assets
+from station.web_api import EVENTS, MAX_BODY_BYTES, TOO_LARGE, Reply, Request, WebApi, load_assets
 
 TICK_S = 0.1  # how soon a change shows on the dashboards
 START_WAIT_S = 5.0
 STOP_WAIT_S = 2.0
 BACKLOG_EVENTS = 4  # a watcher this far behind (a stalled browser) skips to the newest status
-TOO_LARGE = answer_reply(413, False, f"error: a request body is at most {MAX_BODY_BYTES} bytes")
 
 
 def serve(station: Station, commands: Commands, identity: Identity, token: str,
