@@ -114,7 +114,7 @@ class Audience:
                     if block.ssrc == self._own_ssrc:
                         member.block = block
                         member.round_trip_s = block.round_trip_s(ntp_from_unix(now + self._wall_offset_s))
-                        member.history.append((now, block.fraction_lost * 100 / 256, block.jitter * 1e3 / self._rate))
+                        member.history.append((now, _lost_pct(block), self._jitter_ms(block)))
             elif isinstance(packet, SourceDescription):  # ours, and other stations', describe no member
                 for chunk in packet.chunks:
                     described = self._members.get(chunk.ssrc)
@@ -180,20 +180,27 @@ class Audience:
                                        if now - at_s <= HISTORY_S))
                 for ssrc, member in self._members.items()]
 
+    def _jitter_ms(self, block: ReportBlock) -> float:
+        return block.jitter * 1e3 / self._rate  # RFC 3550 jitter is in timestamp units: samples
+
     def _listener(self, ssrc: int, member: _Member, now: float) -> Listener:
         block = member.block
         return Listener(
             ssrc=ssrc,
             cname=member.cname,
-            fraction_lost_pct=block.fraction_lost * 100 / 256 if block else None,
+            fraction_lost_pct=_lost_pct(block) if block else None,
             packets_lost=block.packets_lost if block else None,
-            jitter_ms=block.jitter * 1e3 / self._rate if block else None,
+            jitter_ms=self._jitter_ms(block) if block else None,
             last_report_s_ago=now - member.last_report_s,
             round_trip_ms=member.round_trip_s * 1e3 if member.round_trip_s is not None else None,
             fraction_unrecovered_pct=member.repair.fraction_unrecovered_pct if member.repair else None,
             name=member.name,
             delay_ms=member.delay_ms,
         )
+
+
+def _lost_pct(block: ReportBlock) -> float:
+    return block.fraction_lost * 100 / 256  # RFC 3550's fraction lost is in 1/256
 
 
 def format_listeners(entries: Sequence[Listener]) -> str:
