@@ -97,7 +97,7 @@ class WebServer:
         await self._done.wait()
         publisher.cancel()
         for watcher in self._watchers:
-            watcher.put_nowait(None)
+            _offer(watcher, None)  # the end of its stream
         await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -157,9 +157,14 @@ class WebServer:
                 continue
             data = encode(document)
             for watcher in self._watchers:
-                if watcher.full():
-                    watcher.get_nowait()
-                watcher.put_nowait(data)
+                _offer(watcher, data)
+
+
+def _offer(watcher: asyncio.Queue[bytes | None], item: bytes | None) -> None:
+    """Queues `item` for a watcher; one that fell BACKLOG_EVENTS behind (a stalled browser) loses its oldest."""
+    if watcher.full():
+        watcher.get_nowait()
+    watcher.put_nowait(item)
 
 
 def _response(reply: Reply) -> web.Response:
